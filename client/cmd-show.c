@@ -1,0 +1,175 @@
+/* show: configured and effective limits, usage now. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lmctl.h"
+
+typedef struct row {
+        const char *label;
+        bool cpu;       /* thousandths of a CPU */
+        bool bytes;
+        size_t has_off, val_off;
+} row;
+
+#define R(label, cpu, bytes, f) { label, cpu, bytes, offsetof(Lmct__V1__Limits, has_##f), offsetof(Lmct__V1__Limits, f) }
+static const row rows[] = {
+        R("cpu", true, false, cpu_millis),
+        R("cpu-period", false, false, cpu_period_us),
+        R("cpu-weight", false, false, cpu_weight),
+        R("memory", false, true, memory_max),
+        R("memory-high", false, true, memory_high),
+        R("memory-low", false, true, memory_low),
+        R("memory-min", false, true, memory_min),
+        R("swap", false, true, swap_max),
+        R("pids", false, false, pids_max),
+        R("io-weight", false, false, io_weight),
+};
+#undef R
+
+static bool get(const Lmct__V1__Limits *l, const row *rw, uint64_t *v) {
+        if (!l || !*(const protobuf_c_boolean *)((const char *)l + rw->has_off))
+                return false;
+        *v = *(const uint64_t *)((const char *)l + rw->val_off);
+        return true;
+}
+
+static const char *fmt(const row *rw, const Lmct__V1__Limits *l, char *buf, size_t len) {
+        uint64_t v;
+
+        if (!get(l, rw, &v))
+                return "-";
+        if (rw->cpu)
+                return lmct_format_cpu(v, buf, len);
+        if (rw->bytes)
+                return lmct_format_size(v, buf, len);
+        if (v == LMCT_MAX)
+                return "max";
+        snprintf(buf, len, "%llu", (unsigned long long)v);
+        return buf;
+}
+
+static struct json_object *limits_json(const Lmct__V1__Limits *l) {
+        struct json_object *o = json_object_new_object();
+        uint64_t v;
+
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+                if (!get(l, &rows[i], &v))
+                        continue;
+                if (rows[i].cpu && v != LMCT_MAX)
+                        json_object_object_add(o, rows[i].label, json_object_new_double((double)v / 1000.0));
+                else
+                        json_object_object_add(o, rows[i].label, json_limit(v));
+        }
+        if (l && l->cpuset_cpus)
+                json_object_object_add(o, "cpuset", json_object_new_string(l->cpuset_cpus));
+        return o;
+}
+
+static struct json_object *usage_json(const Lmct__V1__Usage *u) {
+        struct json_object *o = json_object_new_object();
+
+#define U(f) if (u->has_##f) json_object_object_add(o, #f, json_object_new_uint64(u->f))
+        U(cpu_usage_us); U(cpu_user_us); U(cpu_system_us); U(cpu_nr_periods); U(cpu_nr_throttled);
+        U(cpu_throttled_us); U(memory_current); U(memory_peak); U(pids_current); U(processes);
+#undef U
+        if (u->has_frozen)
+                json_object_object_add(o, "frozen", json_object_new_boolean(u->frozen));
+        if (u->has_populated)
+                json_object_object_add(o, "populated", json_object_new_boolean(u->populated));
+        return o;
+}
+
+static void print_json(const Lmct__V1__ContainerInfo *info) {
+        struct json_object *o = json_object_new_object(), *ch = json_object_new_array();
+
+        json_object_object_add(o, "name", json_object_new_string(info->name));
+        json_object_object_add(o, "configured", limits_json(info->configured));
+        json_object_object_add(o, "effective", limits_json(info->effective));
+        if (info->usage)
+                json_object_object_add(o, "usage", usage_json(info->usage));
+        for (size_t i = 0; i < info->n_children; i++)
+                json_object_array_add(ch, json_object_new_string(info->children[i]));
+        json_object_object_add(o, "children", ch);
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+}
+
+static void print_human(const Lmct__V1__ContainerInfo *info) {
+        const Lmct__V1__Usage *u = info->usage;
+        char a[32], b[32];
+
+        printf("name        %s\n", info->name);
+        printf("children    ");
+        if (!info->n_children)
+                printf("(none)");
+        for (size_t i = 0; i < info->n_children; i++)
+                printf("%s%s", i ? " " : "", info->children[i]);
+        printf("\n\n%-12s %-12s %s\n", "LIMIT", "CONFIGURED", "EFFECTIVE");
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+                const char *conf = fmt(&rows[i], info->configured, a, sizeof a);
+                const char *eff = fmt(&rows[i], info->effective, b, sizeof b);
+                if (strcmp(conf, "-") == 0 && strcmp(eff, "-") == 0)
+                        continue;
+                printf("%-12s %-12s %s\n", rows[i].label, conf,
+                       rows[i].cpu || rows[i].bytes || !strcmp(rows[i].label, "pids") ? eff : "-");
+        }
+        if ((info->configured && info->configured->cpuset_cpus) || (info->effective && info->effective->cpuset_cpus))
+                printf("%-12s %-12s %s\n", "cpuset",
+                       info->configured && info->configured->cpuset_cpus && info->configured->cpuset_cpus[0]
+                               ? info->configured->cpuset_cpus : "-",
+                       info->effective && info->effective->cpuset_cpus ? info->effective->cpuset_cpus : "-");
+        if (!u)
+                return;
+        printf("\nUSAGE\n");
+        if (u->has_cpu_usage_us)
+                printf("cpu time    %.3fs (user %.3fs, system %.3fs)\n", (double)u->cpu_usage_us / 1e6,
+                       (double)u->cpu_user_us / 1e6, (double)u->cpu_system_us / 1e6);
+        if (u->has_cpu_nr_periods)
+                printf("throttled   %llu of %llu periods, %.3fs\n", (unsigned long long)u->cpu_nr_throttled,
+                       (unsigned long long)u->cpu_nr_periods, (double)u->cpu_throttled_us / 1e6);
+        if (u->has_memory_current)
+                printf("memory      %s (peak %s)\n", lmct_format_size(u->memory_current, a, sizeof a),
+                       u->has_memory_peak ? lmct_format_size(u->memory_peak, b, sizeof b) : "-");
+        if (u->has_pids_current)
+                printf("pids        %llu\n", (unsigned long long)u->pids_current);
+        printf("processes   %llu\n", (unsigned long long)u->processes);
+        printf("state       %s\n", u->frozen ? "frozen" : u->populated ? "running" : "empty");
+}
+
+int cmd_show(ctx *c, int argc, char **argv) {
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        lmct_response *resp = NULL;
+        int o, r;
+
+        while ((o = getopt_long(argc, argv, "jh", opts, NULL)) >= 0) {
+                if (o == 'j')
+                        c->json = true;
+                else {
+                        cmd_usage(c->verb);
+                        return o == 'h' ? EXIT_OK : EXIT_USAGE;
+                }
+        }
+        if (optind + 1 != argc) {
+                cmd_usage(c->verb);
+                return usage_error(c, "give exactly one container name");
+        }
+        if ((r = connect_daemon(c)))
+                return r;
+        r = lmct_show(c->client, argv[optind], &resp);
+        if (r < 0)
+                return call_failed(c, argv[optind], r);
+        if (resp->show) {
+                if (c->json)
+                        print_json(resp->show);
+                else
+                        print_human(resp->show);
+        }
+        lmct_response_free(resp);
+        return EXIT_OK;
+}

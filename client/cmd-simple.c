@@ -1,0 +1,109 @@
+/* The verbs that take a name and a flag or two and print nothing:
+ * destroy, pause, resume, kill. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lmctl.h"
+
+/* Parses "-r -f -s SIG" style flags given in FLAGS; returns the name. */
+static int parse(ctx *c, int argc, char **argv, const char *flags, bool *r_flag, bool *f_flag, int *sig,
+                 const char **ret_name) {
+        static const struct option opts[] = {
+                { "recursive", no_argument, NULL, 'r' },
+                { "force", no_argument, NULL, 'f' },
+                { "signal", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int o;
+
+        while ((o = getopt_long(argc, argv, flags, opts, NULL)) >= 0) {
+                switch (o) {
+                case 'r': *r_flag = true; break;
+                case 'f': *f_flag = true; break;
+                case 'j': c->json = true; break;
+                case 's': {
+                        char *end;
+                        long v = strtol(optarg, &end, 10);
+                        const char *n = optarg;
+                        if (*end == '\0' && end != optarg && v > 0 && v <= SIGRTMAX) {
+                                *sig = (int)v;
+                                break;
+                        }
+                        if (strncmp(n, "SIG", 3) == 0)
+                                n += 3;
+                        for (v = 1; v < NSIG; v++) {
+                                const char *a = sigabbrev_np((int)v);
+                                if (a && strcasecmp(a, n) == 0)
+                                        break;
+                        }
+                        if (v >= NSIG)
+                                return usage_error(c, "-s '%s': not a signal (give KILL, TERM, 15, ...)", optarg);
+                        *sig = (int)v;
+                        break;
+                }
+                case 'h': cmd_usage(c->verb); return -1;
+                default: cmd_usage(c->verb); return EXIT_USAGE;
+                }
+        }
+        if (optind + 1 != argc) {
+                cmd_usage(c->verb);
+                return usage_error(c, "give exactly one container name");
+        }
+        *ret_name = argv[optind];
+        return 0;
+}
+
+static int finish(ctx *c, const char *name, int r) {
+        return r < 0 ? call_failed(c, name, r) : EXIT_OK;
+}
+
+int cmd_destroy(ctx *c, int argc, char **argv) {
+        bool rec = false, force = false;
+        const char *name;
+        int sig = 0, r;
+
+        r = parse(c, argc, argv, "rfjh", &rec, &force, &sig, &name);
+        if (r)
+                return r < 0 ? EXIT_OK : r;
+        if ((r = connect_daemon(c)))
+                return r;
+        return finish(c, name, lmct_destroy(c->client, name, rec, force));
+}
+
+static int run_paused(ctx *c, int argc, char **argv, bool pause) {
+        bool unused = false;
+        const char *name;
+        int sig = 0, r;
+
+        r = parse(c, argc, argv, "jh", &unused, &unused, &sig, &name);
+        if (r)
+                return r < 0 ? EXIT_OK : r;
+        if ((r = connect_daemon(c)))
+                return r;
+        return finish(c, name, pause ? lmct_pause(c->client, name) : lmct_resume(c->client, name));
+}
+
+int cmd_pause(ctx *c, int argc, char **argv) {
+        return run_paused(c, argc, argv, true);
+}
+
+int cmd_resume(ctx *c, int argc, char **argv) {
+        return run_paused(c, argc, argv, false);
+}
+
+int cmd_kill(ctx *c, int argc, char **argv) {
+        bool unused = false;
+        const char *name;
+        int sig = SIGKILL, r;
+
+        r = parse(c, argc, argv, "s:jh", &unused, &unused, &sig, &name);
+        if (r)
+                return r < 0 ? EXIT_OK : r;
+        if ((r = connect_daemon(c)))
+                return r;
+        return finish(c, name, lmct_kill(c->client, name, sig));
+}

@@ -1,0 +1,93 @@
+#include <getopt.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "lmctl.h"
+
+enum {
+        O_CPU = LIMIT_OPT_BASE,
+        O_CPU_PERIOD,
+        O_CPU_WEIGHT,
+        O_CPUSET,
+        O_MEMORY,
+        O_MEMORY_HIGH,
+        O_MEMORY_LOW,
+        O_MEMORY_MIN,
+        O_SWAP,
+        O_PIDS,
+        O_IO_WEIGHT,
+};
+
+const struct option limit_options[] = {
+        { "cpu", required_argument, NULL, O_CPU },
+        { "cpu-period", required_argument, NULL, O_CPU_PERIOD },
+        { "cpu-weight", required_argument, NULL, O_CPU_WEIGHT },
+        { "cpuset", required_argument, NULL, O_CPUSET },
+        { "memory", required_argument, NULL, O_MEMORY },
+        { "memory-high", required_argument, NULL, O_MEMORY_HIGH },
+        { "memory-low", required_argument, NULL, O_MEMORY_LOW },
+        { "memory-min", required_argument, NULL, O_MEMORY_MIN },
+        { "swap", required_argument, NULL, O_SWAP },
+        { "pids", required_argument, NULL, O_PIDS },
+        { "io-weight", required_argument, NULL, O_IO_WEIGHT },
+        {},
+};
+
+#define SET(field, v) (l->has_##field = true, l->field = (v))
+
+int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
+        uint64_t v;
+        int r;
+
+        if (strcmp(opt, "cpu") == 0) {
+                r = lmct_parse_cpu(value, &v);
+                if (r < 0)
+                        return usage_error(c, "--cpu '%s': give CPUs as a number above 0 (6, 0.5) or max", value);
+                SET(cpu_millis, v);
+        } else if (strcmp(opt, "cpu-period") == 0) {
+                r = lmct_parse_uint(value, LMCT_CPU_PERIOD_MIN, LMCT_CPU_PERIOD_MAX, 0, &v);
+                if (r < 0)
+                        return usage_error(c, "--cpu-period '%s': give microseconds, %d..%d", value,
+                                           LMCT_CPU_PERIOD_MIN, LMCT_CPU_PERIOD_MAX);
+                SET(cpu_period_us, v);
+        } else if (strcmp(opt, "cpu-weight") == 0 || strcmp(opt, "io-weight") == 0) {
+                r = lmct_parse_uint(value, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX, 0, &v);
+                if (r < 0)
+                        return usage_error(c, "--%s '%s': give a weight, %d..%d", opt, value, LMCT_WEIGHT_MIN,
+                                           LMCT_WEIGHT_MAX);
+                if (opt[0] == 'c')
+                        SET(cpu_weight, v);
+                else
+                        SET(io_weight, v);
+        } else if (strcmp(opt, "cpuset") == 0) {
+                if (lmct_parse_cpuset(value) < 0)
+                        return usage_error(c, "--cpuset '%s': give a CPU list such as 0-3,6", value);
+                free(l->cpuset_cpus);
+                l->cpuset_cpus = strdup(value);
+        } else if (strcmp(opt, "pids") == 0) {
+                r = lmct_parse_uint(value, 0, INT32_MAX, 1, &v);
+                if (r < 0)
+                        return usage_error(c, "--pids '%s': give a number of processes or max", value);
+                SET(pids_max, v);
+        } else {
+                r = lmct_parse_size(value, 1, &v);
+                if (r < 0)
+                        return usage_error(c, "--%s '%s': give a size in bytes with an optional K, M, G or T "
+                                           "(512M, 4G) or max", opt, value);
+                if (strcmp(opt, "memory") == 0)
+                        SET(memory_max, v);
+                else if (strcmp(opt, "memory-high") == 0)
+                        SET(memory_high, v);
+                else if (strcmp(opt, "memory-low") == 0)
+                        SET(memory_low, v);
+                else if (strcmp(opt, "memory-min") == 0)
+                        SET(memory_min, v);
+                else
+                        SET(swap_max, v);
+        }
+        return 0;
+}
+
+struct json_object *json_limit(unsigned long long v) {
+        return v == LMCT_MAX ? json_object_new_string("max") : json_object_new_uint64(v);
+}

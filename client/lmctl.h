@@ -1,0 +1,79 @@
+/* lmctl: the command-line client. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "lmct.h"
+
+/* Exit statuses (documented in lmctl --help and the README). */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILURE_ = 1,      /* any other failure */
+        EXIT_USAGE = 2,         /* bad command line or invalid argument */
+        EXIT_NOT_FOUND = 3,
+        EXIT_EXISTS = 4,
+        EXIT_DENIED = 5,
+        EXIT_UNREACHABLE = 6,   /* lmctld is not running or not reachable */
+        EXIT_PRECONDITION = 7,  /* refused in the current state (busy, has children, controller missing) */
+};
+
+typedef struct ctx {
+        const char *socket;
+        bool json;
+        const char *verb;
+        lmct_client *client;
+} ctx;
+
+typedef struct cmd {
+        const char *name;
+        const char *args;
+        const char *summary;
+        int (*run)(ctx *c, int argc, char **argv);
+} cmd;
+
+/* Connects to lmctld; on failure prints why and returns EXIT_UNREACHABLE. */
+int connect_daemon(ctx *c);
+/* Prints "lmctl: VERB WHAT: message" for a failed call and returns the exit status for it. */
+int call_failed(ctx *c, const char *what, int r);
+/* Prints "lmctl: VERB: message" and returns EXIT_USAGE. */
+int usage_error(ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the verb's own usage line. */
+void cmd_usage(const char *verb);
+
+/* Limit flags shared by create and update: "--cpu" ... */
+#define LIMIT_OPTS_HELP                                                                                   \
+        "  --cpu N            CPUs (6, 0.5; max): cpu.max quota N x period\n"                             \
+        "  --cpu-period US    cpu.max period in microseconds (default 100000)\n"                          \
+        "  --cpu-weight W     cpu.weight 1..10000\n"                                                      \
+        "  --cpuset LIST      cpuset.cpus, e.g. 0-3,6\n"                                                  \
+        "  --memory SIZE      memory.max (512M, 4G; max)\n"                                               \
+        "  --memory-high SIZE memory.high\n"                                                              \
+        "  --memory-low SIZE  memory.low\n"                                                               \
+        "  --memory-min SIZE  memory.min\n"                                                               \
+        "  --swap SIZE        memory.swap.max\n"                                                          \
+        "  --pids N           pids.max (or max)\n"                                                        \
+        "  --io-weight W      io.weight 1..10000\n"
+
+/* Parses one limit option (by its long name) into L. Returns 0, or
+ * prints a usage error and returns EXIT_USAGE. */
+int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l);
+extern const struct option limit_options[];
+#define LIMIT_OPT_BASE 1000
+
+/* JSON output of a value that may be "max". */
+struct json_object *json_limit(unsigned long long v);
+
+int cmd_version(ctx *c, int argc, char **argv);
+int cmd_create(ctx *c, int argc, char **argv);
+int cmd_update(ctx *c, int argc, char **argv);
+int cmd_destroy(ctx *c, int argc, char **argv);
+int cmd_list(ctx *c, int argc, char **argv);
+int cmd_show(ctx *c, int argc, char **argv);
+int cmd_ps(ctx *c, int argc, char **argv);
+int cmd_enter(ctx *c, int argc, char **argv);
+int cmd_pause(ctx *c, int argc, char **argv);
+int cmd_resume(ctx *c, int argc, char **argv);
+int cmd_kill(ctx *c, int argc, char **argv);
+int cmd_detect(ctx *c, int argc, char **argv);

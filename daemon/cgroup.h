@@ -1,0 +1,58 @@
+/* The cgroup v2 backend. Every access is relative to an open directory fd:
+ * no path is ever built from a client's string and then resolved from "/". */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+        CG_CPU,
+        CG_CPUSET,
+        CG_MEMORY,
+        CG_PIDS,
+        CG_IO,
+        _CG_MAX,
+};
+#define CG_MASK(c) (1u << (c))
+#define CG_ALL ((1u << _CG_MAX) - 1)
+
+const char *cg_controller_name(int c);
+/* Space-separated controller names to a mask; unknown names are skipped. */
+unsigned cg_parse_controllers(const char *s);
+
+/* Opens directory RELPATH ("" for ROOTFD itself) below ROOTFD, refusing
+ * symlinks and anything that resolves outside it. Returns an fd or -errno. */
+int cg_open(int rootfd, const char *relpath);
+
+/* Reads FILE in DIRFD into BUF (NUL-terminated, one trailing newline cut).
+ * Returns the length or -errno. */
+ssize_t cg_read(int dirfd, const char *file, char *buf, size_t len);
+/* Reads a whole file of any size into a new buffer. */
+int cg_read_all(int dirfd, const char *file, char **ret, size_t *ret_len);
+int cg_write(int dirfd, const char *file, const char *value);
+
+/* A single number, or "max" as UINT64_MAX. */
+int cg_read_u64(int dirfd, const char *file, uint64_t *ret);
+/* The value of KEY in a flat-keyed file ("key value" lines: cpu.stat,
+ * cgroup.events). -ENOENT if KEY is not there. */
+int cg_read_key(int dirfd, const char *file, const char *key, uint64_t *ret);
+/* The same, in a buffer already read. */
+int cg_parse_key(const char *buf, const char *key, uint64_t *ret);
+
+/* Adds the controllers of MASK to DIRFD's cgroup.subtree_control. */
+int cg_enable(int dirfd, unsigned mask);
+
+/* cgroup.events "populated": 1 if any process is in the subtree, 0 if not. */
+int cg_populated(int dirfd);
+
+/* Removes directory NAME below PARENTFD and every directory below it,
+ * bottom-up. Returns 0 or the -errno of the first rmdir that failed, with
+ * the failing directory's name relative to PARENTFD in FAILED. */
+int cg_rmtree(int parentfd, const char *name, char *failed, size_t failed_len);
+
+/* Calls CB for each pid in DIRFD's cgroup.procs. */
+int cg_for_each_pid(int dirfd, int (*cb)(pid_t pid, void *userdata), void *userdata);
+
+/* Calls CB for each subdirectory of DIRFD. */
+int cg_for_each_child(int dirfd, int (*cb)(int dirfd, const char *name, void *userdata), void *userdata);

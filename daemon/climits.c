@@ -1,0 +1,244 @@
+#include "climits.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroup.h"
+#include "lmct-limits.h"
+#include "util.h"
+
+enum kind { K_BYTES, K_COUNT, K_WEIGHT, K_IO_WEIGHT };
+
+/* The limits that map one field to one file. */
+static const struct simple_limit {
+        const char *what;
+        const char *file;
+        int controller;
+        enum kind kind;
+        size_t has_off, val_off;
+} simple_limits[] = {
+#define F(f) offsetof(Lmct__V1__Limits, has_##f), offsetof(Lmct__V1__Limits, f)
+        { "cpu-weight", "cpu.weight", CG_CPU, K_WEIGHT, F(cpu_weight) },
+        { "memory", "memory.max", CG_MEMORY, K_BYTES, F(memory_max) },
+        { "memory-high", "memory.high", CG_MEMORY, K_BYTES, F(memory_high) },
+        { "memory-low", "memory.low", CG_MEMORY, K_BYTES, F(memory_low) },
+        { "memory-min", "memory.min", CG_MEMORY, K_BYTES, F(memory_min) },
+        { "swap", "memory.swap.max", CG_MEMORY, K_BYTES, F(swap_max) },
+        { "pids", "pids.max", CG_PIDS, K_COUNT, F(pids_max) },
+        { "io-weight", "io.weight", CG_IO, K_IO_WEIGHT, F(io_weight) },
+#undef F
+};
+
+#define HAS(l, s) (*(const protobuf_c_boolean *)((const char *)(l) + (s)->has_off))
+#define VAL(l, s) (*(const uint64_t *)((const char *)(l) + (s)->val_off))
+#define HASW(l, s) (*(protobuf_c_boolean *)((char *)(l) + (s)->has_off))
+#define VALW(l, s) (*(uint64_t *)((char *)(l) + (s)->val_off))
+
+Lmct__V1__Limits *climits_new(void) {
+        Lmct__V1__Limits *l = malloc(sizeof *l);
+
+        if (l)
+                lmct__v1__limits__init(l);
+        return l;
+}
+
+static limit_write *add(limit_plan *p, const char *what, const char *file, int controller) {
+        limit_write *w = &p->w[p->n++];
+
+        memset(w, 0, sizeof *w);
+        w->what = what;
+        w->file = file;
+        w->controller = controller;
+        p->mask |= CG_MASK(controller);
+        return w;
+}
+
+static void fmt_u64(char *buf, size_t len, uint64_t v) {
+        if (v == LMCT_MAX)
+                snprintf(buf, len, "max");
+        else
+                snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* Current cpu.max of DIRFD as thousandths of a CPU and period. */
+static void read_cpu_max(int dirfd, uint64_t *millis, uint64_t *period) {
+        char buf[64];
+        unsigned long long q, p;
+
+        *millis = LMCT_MAX;
+        *period = LMCT_CPU_PERIOD_DEFAULT;
+        if (dirfd < 0 || cg_read(dirfd, "cpu.max", buf, sizeof buf) < 0)
+                return;
+        if (sscanf(buf, "max %llu", &p) == 1)
+                *period = p;
+        else if (sscanf(buf, "%llu %llu", &q, &p) == 2 && p > 0) {
+                *period = p;
+                *millis = lmct_cpu_millis_from_quota(q, p);
+        }
+}
+
+static int plan_cpu(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st) {
+        uint64_t millis, period, quota;
+        limit_write *w;
+
+        if (!l->has_cpu_millis && !l->has_cpu_period_us)
+                return 0;
+        read_cpu_max(dirfd, &millis, &period);
+        if (l->has_cpu_period_us) {
+                if (l->cpu_period_us < LMCT_CPU_PERIOD_MIN || l->cpu_period_us > LMCT_CPU_PERIOD_MAX)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "cpu-period %llu is outside %u..%u microseconds",
+                                       (unsigned long long)l->cpu_period_us, LMCT_CPU_PERIOD_MIN, LMCT_CPU_PERIOD_MAX);
+                period = l->cpu_period_us;
+        }
+        if (l->has_cpu_millis) {
+                if (l->cpu_millis == 0)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "cpu must be more than 0");
+                millis = l->cpu_millis;
+        }
+        w = add(p, l->has_cpu_millis ? "cpu" : "cpu-period", "cpu.max", CG_CPU);
+        if (millis == LMCT_MAX) {
+                snprintf(w->value, sizeof w->value, "max %llu", (unsigned long long)period);
+                return 0;
+        }
+        quota = lmct_cpu_quota_from_millis(millis, period);
+        if (quota < LMCT_CPU_QUOTA_MIN) {
+                char c[32];
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                               "cpu %s is a quota of %llu us per %llu us period, below the kernel's minimum of %u us",
+                               lmct_format_cpu(millis, c, sizeof c), (unsigned long long)quota,
+                               (unsigned long long)period, LMCT_CPU_QUOTA_MIN);
+        }
+        if (quota > (UINT64_C(1) << 44) - 1)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "cpu %llu.%03llu is too large",
+                               (unsigned long long)(millis / 1000), (unsigned long long)(millis % 1000));
+        snprintf(w->value, sizeof w->value, "%llu %llu", (unsigned long long)quota, (unsigned long long)period);
+        return 0;
+}
+
+int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st) {
+        int r;
+
+        memset(p, 0, sizeof *p);
+        if (!l)
+                return 0;
+        r = plan_cpu(l, dirfd, p, st);
+        if (r < 0)
+                return r;
+        if (l->cpuset_cpus) {
+                limit_write *w;
+                if (strlen(l->cpuset_cpus) >= sizeof w->value || lmct_parse_cpuset(l->cpuset_cpus) < 0)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "cpuset is not a CPU list such as 0-3,6");
+                w = add(p, "cpuset", "cpuset.cpus", CG_CPUSET);
+                snprintf(w->value, sizeof w->value, "%s", l->cpuset_cpus[0] ? l->cpuset_cpus : "\n");
+        }
+        for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {
+                const struct simple_limit *s = &simple_limits[i];
+                uint64_t v;
+                limit_write *w;
+
+                if (!HAS(l, s))
+                        continue;
+                v = VAL(l, s);
+                if ((s->kind == K_WEIGHT || s->kind == K_IO_WEIGHT) && (v < LMCT_WEIGHT_MIN || v > LMCT_WEIGHT_MAX))
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is outside %d..%d",
+                                       s->what, (unsigned long long)v, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX);
+                if (s->kind == K_COUNT && v != LMCT_MAX && v > INT32_MAX)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is too large",
+                                       s->what, (unsigned long long)v);
+                w = add(p, s->what, s->file, s->controller);
+                if (s->kind == K_IO_WEIGHT)
+                        snprintf(w->value, sizeof w->value, "default %llu", (unsigned long long)v);
+                else
+                        fmt_u64(w->value, sizeof w->value, v);
+        }
+        return 0;
+}
+
+int climits_apply(limit_plan *p, int dirfd, bool rollback, status *st) {
+        for (size_t i = 0; i < p->n; i++) {
+                limit_write *w = &p->w[i];
+                int r;
+
+                if (rollback) {
+                        ssize_t n = cg_read(dirfd, w->file, w->old, sizeof w->old);
+                        if (n < 0)
+                                w->old[0] = '\0';
+                        else if (n == 0)
+                                snprintf(w->old, sizeof w->old, "\n");
+                }
+                r = cg_write(dirfd, w->file, w->value);
+                if (r < 0) {
+                        for (size_t k = i; rollback && k-- > 0;)
+                                if (p->w[k].old[0])
+                                        (void)cg_write(dirfd, p->w[k].file, p->w[k].old);
+                        if (r == -ENOENT)
+                                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                               "%s: %s does not exist (controller %s not enabled)", w->what,
+                                               w->file, cg_controller_name(w->controller));
+                        return st_fail(st, r == -EINVAL || r == -ERANGE ? LMCT__V1__CODE__INVALID_ARGUMENT
+                                                                        : st_code_from_errno(r),
+                                       r, "%s: the kernel refused %s = %s: %s", w->what, w->file,
+                                       w->value[0] == '\n' ? "\"\"" : w->value, strerror(-r));
+                }
+                w->done = true;
+        }
+        return 0;
+}
+
+int climits_read(int dirfd, Lmct__V1__Limits **ret) {
+        Lmct__V1__Limits *l = climits_new();
+        char buf[256];
+        unsigned long long q, p;
+
+        if (!l)
+                return -ENOMEM;
+        if (cg_read(dirfd, "cpu.max", buf, sizeof buf) >= 0) {
+                if (sscanf(buf, "max %llu", &p) == 1) {
+                        l->has_cpu_millis = l->has_cpu_period_us = true;
+                        l->cpu_millis = LMCT_MAX;
+                        l->cpu_period_us = p;
+                } else if (sscanf(buf, "%llu %llu", &q, &p) == 2 && p > 0) {
+                        l->has_cpu_millis = l->has_cpu_period_us = true;
+                        l->cpu_millis = lmct_cpu_millis_from_quota(q, p);
+                        l->cpu_period_us = p;
+                }
+        }
+        if (cg_read(dirfd, "cpuset.cpus", buf, sizeof buf) >= 0)
+                l->cpuset_cpus = strdup(buf);
+        for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {
+                const struct simple_limit *s = &simple_limits[i];
+                uint64_t v;
+                int r;
+
+                if (s->kind == K_IO_WEIGHT)
+                        r = cg_read_key(dirfd, s->file, "default", &v);
+                else
+                        r = cg_read_u64(dirfd, s->file, &v);
+                if (r < 0)
+                        continue;
+                HASW(l, s) = true;
+                VALW(l, s) = v;
+        }
+        *ret = l;
+        return 0;
+}
+
+void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc) {
+        if (anc->has_cpu_millis && (!eff->has_cpu_millis || anc->cpu_millis < eff->cpu_millis)) {
+                eff->has_cpu_millis = true;
+                eff->cpu_millis = anc->cpu_millis;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {
+                const struct simple_limit *s = &simple_limits[i];
+                if (s->kind != K_BYTES && s->kind != K_COUNT)
+                        continue;
+                if (HAS(anc, s) && (!HAS(eff, s) || VAL(anc, s) < VAL(eff, s))) {
+                        HASW(eff, s) = true;
+                        VALW(eff, s) = VAL(anc, s);
+                }
+        }
+}

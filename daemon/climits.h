@@ -1,0 +1,42 @@
+/* Container limits <-> cgroup interface files. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lmct.pb-c.h"
+#include "status.h"
+
+#define CLIMITS_WRITES_MAX 16
+
+typedef struct limit_write {
+        const char *file;
+        const char *what;      /* the limit's name for messages: "memory-high" */
+        int controller;
+        char value[64];
+        char old[64];          /* for rollback */
+        bool done;
+} limit_write;
+
+typedef struct limit_plan {
+        limit_write w[CLIMITS_WRITES_MAX];
+        size_t n;
+        unsigned mask;         /* controllers the writes need */
+} limit_plan;
+
+/* Validates L and turns it into writes. DIRFD is the existing container
+ * (for values that combine with what is set: cpu.max's quota and period),
+ * or -1 for a new one. INVALID_ARGUMENT naming the limit on bad values. */
+int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *plan, status *st);
+
+/* Applies PLAN to DIRFD. With ROLLBACK, values it overwrote are restored
+ * when a later write fails. */
+int climits_apply(limit_plan *plan, int dirfd, bool rollback, status *st);
+
+/* Reads the limits configured on DIRFD (fields whose files exist). */
+int climits_read(int dirfd, Lmct__V1__Limits **ret);
+
+/* Folds the limits of an ancestor into EFF: keeps the tighter of each. */
+void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc);
+
+Lmct__V1__Limits *climits_new(void);

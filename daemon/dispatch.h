@@ -1,0 +1,13 @@
+/* Requests to manager operations: one table row per verb. */
+#pragma once
+
+#include "lmct.pb-c.h"
+#include "manager.h"
+#include "server.h"
+#include "status.h"
+
+/* Answers REQ on C, now or (for operations that wait) later. */
+void dispatch(conn *c, manager *m, const Lmct__V1__Request *req);
+
+/* A response with ID and ST's code and message (ST NULL: OK). */
+Lmct__V1__Response *response_new(uint64_t id, const status *st);

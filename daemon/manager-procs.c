@@ -1,0 +1,230 @@
+/* enter, pause, resume, kill: the verbs that act on a container's processes. */
+#include "manager-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "lmct-name.h"
+#include "log.h"
+#include "util.h"
+
+#define ENTER_PIDS_MAX 1024
+
+static int pidfd_open_(pid_t pid) {
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_send_signal_(int pidfd, int sig) {
+        return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, status *st) {
+        char path[LMCT_NAME_MAX + 1], num[16];
+        _cleanup_close_ int fd = -1, leaf = -1;
+        node *n;
+        int r;
+
+        r = find_node(m, name, false, st, &n);
+        if (r < 0)
+                return r;
+        tree_path(n, path, sizeof path);
+        if (n_pids == 0)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no process given");
+        if (n_pids > ENTER_PIDS_MAX)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -E2BIG, "%zu processes given, at most %d",
+                               n_pids, ENTER_PIDS_MAX);
+        for (size_t i = 0; i < n_pids; i++) {
+                int pfd;
+                if (pids[i] <= 0)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%d is not a process id",
+                                       pids[i]);
+                pfd = pidfd_open_(pids[i]);
+                if (pfd < 0 && errno == ESRCH)
+                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pids[i]);
+                if (pfd >= 0)
+                        close(pfd);
+        }
+        fd = open_node(m, n, st);
+        if (fd < 0)
+                return fd;
+        if (mkdirat(fd, LMCT_LEAF, 0755) < 0 && errno != EEXIST)
+                return st_fail(st, st_code_from_errno(negerrno()), negerrno(), "cannot create the leaf of %s: %s",
+                               path, strerror(errno));
+        leaf = openat(fd, LMCT_LEAF, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (leaf < 0)
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot open the leaf of %s: %s", path,
+                               strerror(errno));
+        for (size_t i = 0; i < n_pids; i++) {
+                snprintf(num, sizeof num, "%d", pids[i]);
+                r = cg_write(leaf, "cgroup.procs", num);
+                if (r == -ESRCH)
+                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, r, "process %d does not exist", pids[i]);
+                if (r == -EINVAL)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, r,
+                                       "process %d cannot be moved (a kernel thread?)", pids[i]);
+                if (r < 0)
+                        return st_fail(st, st_code_from_errno(r), r, "cannot move process %d into %s: %s", pids[i],
+                                       path, strerror(-r));
+        }
+        log_info("entered %zu process%s into %s", n_pids, n_pids == 1 ? "" : "es", path);
+        return 0;
+}
+
+typedef struct pause_op {
+        manager *m;
+        node *n;
+        int fd;
+        bool finished;
+        op_done_fn done;
+        void *userdata;
+} pause_op;
+
+static void pause_op_free(void *p) {
+        pause_op *op = p;
+
+        node_release(op->n);
+        if (!op->finished) {
+                status st = { .code = LMCT__V1__CODE__UNAVAILABLE };
+                snprintf(st.msg, sizeof st.msg, "lmctld is shutting down");
+                op->done(op->userdata, -ECANCELED, &st);
+        }
+        close(op->fd);
+        free(op);
+}
+
+static int frozen(int fd) {
+        uint64_t v;
+        int r = cg_read_key(fd, "cgroup.events", "frozen", &v);
+
+        return r < 0 ? r : v != 0;
+}
+
+static bool pause_check(watch *w, bool timed_out, void *userdata) {
+        pause_op *op = userdata;
+        char path[LMCT_NAME_MAX + 1];
+        status st = { 0 };
+        int r = 0;
+
+        (void)w;
+        if (!timed_out && frozen(op->fd) == 0)
+                return false;
+        if (timed_out)
+                r = st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT, "%s did not freeze within %d s",
+                            tree_path(op->n, path, sizeof path), op->m->pause_timeout_ms / 1000);
+        op->finished = true;
+        op->done(op->userdata, r, &st);
+        return true;
+}
+
+int manager_pause(manager *m, const char *name, status *st, op_done_fn done, void *userdata) {
+        char path[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int fd = -1;
+        pause_op *op;
+        watch *w;
+        node *n;
+        int r;
+
+        r = find_node(m, name, false, st, &n);
+        if (r < 0)
+                return r;
+        tree_path(n, path, sizeof path);
+        fd = open_node(m, n, st);
+        if (fd < 0)
+                return fd;
+        r = cg_write(fd, "cgroup.freeze", "1");
+        if (r < 0)
+                return st_fail(st, st_code_from_errno(r), r, "cannot freeze %s: %s", path, strerror(-r));
+        log_info("paused %s", path);
+        if (frozen(fd) > 0)
+                return 0;
+        op = calloc(1, sizeof *op);
+        if (!op)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        *op = (pause_op){ m, n, TAKE_FD(fd), false, done, userdata };
+        node_hold(n);
+        r = watch_events(m->watcher, op->fd, m->pause_timeout_ms, pause_check, op, pause_op_free, &w);
+        if (r < 0) {
+                op->finished = true;
+                pause_op_free(op);
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot watch %s: %s", path, strerror(-r));
+        }
+        if (frozen(op->fd) > 0) {
+                op->finished = true;
+                watch_cancel(w);
+                return 0;
+        }
+        return MANAGER_PENDING;
+}
+
+int manager_resume(manager *m, const char *name, status *st) {
+        char path[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int fd = -1;
+        node *n;
+        int r;
+
+        r = find_node(m, name, false, st, &n);
+        if (r < 0)
+                return r;
+        tree_path(n, path, sizeof path);
+        fd = open_node(m, n, st);
+        if (fd < 0)
+                return fd;
+        r = cg_write(fd, "cgroup.freeze", "0");
+        if (r < 0)
+                return st_fail(st, st_code_from_errno(r), r, "cannot thaw %s: %s", path, strerror(-r));
+        log_info("resumed %s", path);
+        return 0;
+}
+
+static int signal_pid(pid_t pid, void *userdata) {
+        int sig = *(int *)userdata;
+        _cleanup_close_ int pfd = pidfd_open_(pid);
+
+        if (pfd >= 0)
+                (void)pidfd_send_signal_(pfd, sig);
+        return 0;
+}
+
+static int signal_below(int dirfd, const char *name, void *userdata) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return 0;
+        (void)cg_for_each_pid(fd, signal_pid, userdata);
+        return cg_for_each_child(fd, signal_below, userdata);
+}
+
+int manager_kill(manager *m, const char *name, int sig, status *st) {
+        char path[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int fd = -1;
+        node *n;
+        int r;
+
+        if (sig < 1 || sig > SIGRTMAX)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%d is not a signal number (1..%d)",
+                               sig, SIGRTMAX);
+        r = find_node(m, name, false, st, &n);
+        if (r < 0)
+                return r;
+        tree_path(n, path, sizeof path);
+        fd = open_node(m, n, st);
+        if (fd < 0)
+                return fd;
+        if (sig == SIGKILL) {
+                r = cg_write(fd, "cgroup.kill", "1");
+                if (r < 0 && r != -ENOENT)
+                        return st_fail(st, st_code_from_errno(r), r, "cannot kill %s: %s", path, strerror(-r));
+                if (r == 0)
+                        goto done;
+        }
+        (void)cg_for_each_pid(fd, signal_pid, &sig);
+        (void)cg_for_each_child(fd, signal_below, &sig);
+done:
+        log_info("sent signal %d to %s", sig, path);
+        return 0;
+}

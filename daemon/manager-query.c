@@ -1,0 +1,326 @@
+/* list, show, ps, detect: the verbs that only look. */
+#include "manager-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "climits.h"
+#include "lmct-limits.h"
+#include "lmct-name.h"
+#include "util.h"
+
+typedef struct strv {
+        char **v;
+        size_t n, alloc;
+} strv;
+
+static int strv_push(strv *s, char *str) {
+        if (!str)
+                return -ENOMEM;
+        if (s->n == s->alloc) {
+                size_t na = s->alloc ? s->alloc * 2 : 16;
+                char **nv = realloc(s->v, na * sizeof *nv);
+                if (!nv) {
+                        free(str);
+                        return -ENOMEM;
+                }
+                s->v = nv;
+                s->alloc = na;
+        }
+        s->v[s->n++] = str;
+        return 0;
+}
+
+static void strv_done(strv *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free(s->v[i]);
+        free(s->v);
+}
+
+/* Appends the full names below N (whose full name is PATH, LEN bytes). */
+static int list_below(const node *n, char *path, size_t len, bool recursive, strv *out) {
+        for (size_t i = 0; i < n->n_children; i++) {
+                const node *c = n->children[i];
+                size_t cl = strlen(c->name), nl = len ? len + 1 + cl : cl;
+                int r;
+
+                if (len)
+                        path[len] = '/';
+                memcpy(path + (len ? len + 1 : 0), c->name, cl + 1);
+                r = strv_push(out, strndup(path, nl));
+                if (r < 0)
+                        return r;
+                if (recursive) {
+                        r = list_below(c, path, nl, true, out);
+                        if (r < 0)
+                                return r;
+                }
+                path[len] = '\0';
+        }
+        return 0;
+}
+
+int manager_list(manager *m, const char *name, bool recursive, Lmct__V1__ListResult **ret, status *st) {
+        char path[LMCT_NAME_MAX + 2];
+        Lmct__V1__ListResult *res;
+        strv out = { 0 };
+        node *n;
+        int r;
+
+        r = find_node(m, name, true, st, &n);
+        if (r < 0)
+                return r;
+        tree_path(n, path, sizeof path);
+        r = list_below(n, path, strlen(path), recursive, &out);
+        if (r < 0 || !(res = malloc(sizeof *res))) {
+                strv_done(&out);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
+        lmct__v1__list_result__init(res);
+        res->names = out.v;
+        res->n_names = out.n;
+        *ret = res;
+        return 0;
+}
+
+static int count_pid(pid_t pid, void *userdata) {
+        (void)pid;
+        (*(uint64_t *)userdata)++;
+        return 0;
+}
+
+static int count_procs_below(int dirfd, const char *name, void *userdata) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return 0;
+        (void)cg_for_each_pid(fd, count_pid, userdata);
+        return cg_for_each_child(fd, count_procs_below, userdata);
+}
+
+static int read_usage(int fd, Lmct__V1__Usage *u) {
+        char buf[4096];
+        uint64_t v;
+
+#define KEY(key, field)                                           \
+        if (cg_parse_key(buf, key, &v) >= 0) {                    \
+                u->has_##field = true;                            \
+                u->field = v;                                     \
+        }
+        if (cg_read(fd, "cpu.stat", buf, sizeof buf) >= 0) {
+                KEY("usage_usec", cpu_usage_us);
+                KEY("user_usec", cpu_user_us);
+                KEY("system_usec", cpu_system_us);
+                KEY("nr_periods", cpu_nr_periods);
+                KEY("nr_throttled", cpu_nr_throttled);
+                KEY("throttled_usec", cpu_throttled_us);
+        }
+        if (cg_read(fd, "cgroup.events", buf, sizeof buf) >= 0) {
+                KEY("frozen", frozen);
+                KEY("populated", populated);
+        }
+#undef KEY
+#define FILE_U64(file, field)                                     \
+        if (cg_read_u64(fd, file, &v) >= 0) {                     \
+                u->has_##field = true;                            \
+                u->field = v;                                     \
+        }
+        FILE_U64("memory.current", memory_current);
+        FILE_U64("memory.peak", memory_peak);
+        FILE_U64("pids.current", pids_current);
+#undef FILE_U64
+        u->has_processes = true;
+        (void)cg_for_each_pid(fd, count_pid, &u->processes);
+        return cg_for_each_child(fd, count_procs_below, &u->processes);
+}
+
+static int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret) {
+        Lmct__V1__Limits *eff = climits_new();
+        char buf[256];
+
+        if (!eff)
+                return -ENOMEM;
+        climits_tighten(eff, own);
+        for (node *a = n->parent; a; a = a->parent) {
+                Lmct__V1__Limits *al = NULL;
+                status ignored;
+                _cleanup_close_ int afd = open_node(m, a, &ignored);
+                if (afd < 0)
+                        continue;
+                if (climits_read(afd, &al) < 0)
+                        continue;
+                climits_tighten(eff, al);
+                lmct__v1__limits__free_unpacked(al, NULL);
+        }
+        if (cg_read(fd, "cpuset.cpus.effective", buf, sizeof buf) >= 0)
+                eff->cpuset_cpus = strdup(buf);
+        *ret = eff;
+        return 0;
+}
+
+int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, status *st) {
+        char path[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int fd = -1;
+        Lmct__V1__ContainerInfo *info;
+        node *n;
+        int r;
+
+        r = find_node(m, name, true, st, &n);
+        if (r < 0)
+                return r;
+        fd = open_node(m, n, st);
+        if (fd < 0)
+                return fd;
+        info = malloc(sizeof *info);
+        if (!info)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        lmct__v1__container_info__init(info);
+        info->name = strdup(n->parent ? tree_path(n, path, sizeof path) : "/");
+        info->usage = malloc(sizeof *info->usage);
+        if (info->usage)
+                lmct__v1__usage__init(info->usage);
+        info->children = calloc(n->n_children ? n->n_children : 1, sizeof *info->children);
+        r = info->name && info->usage && info->children ? 0 : -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n->n_children; i++) {
+                info->children[i] = strdup(n->children[i]->name);
+                if (!info->children[i])
+                        r = -ENOMEM;
+                else
+                        info->n_children = i + 1;
+        }
+        if (r >= 0)
+                r = climits_read(fd, &info->configured);
+        if (r >= 0)
+                r = effective_limits(m, n, info->configured, fd, &info->effective);
+        if (r >= 0)
+                r = read_usage(fd, info->usage);
+        if (r < 0) {
+                lmct__v1__container_info__free_unpacked(info, NULL);
+                return st_fail(st, st_code_from_errno(r), r, "cannot read %s: %s", info->name, strerror(-r));
+        }
+        *ret = info;
+        return 0;
+}
+
+typedef struct ps_ctx {
+        Lmct__V1__PsResult *res;
+        size_t alloc;
+        const char *container;
+} ps_ctx;
+
+static int ps_add(pid_t pid, void *userdata) {
+        ps_ctx *c = userdata;
+        Lmct__V1__Process *p;
+
+        if (c->res->n_processes == c->alloc) {
+                size_t na = c->alloc ? c->alloc * 2 : 16;
+                Lmct__V1__Process **nv = realloc(c->res->processes, na * sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                c->res->processes = nv;
+                c->alloc = na;
+        }
+        p = malloc(sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        lmct__v1__process__init(p);
+        p->has_pid = true;
+        p->pid = pid;
+        p->container = strdup(c->container);
+        c->res->processes[c->res->n_processes++] = p;
+        return p->container ? 0 : -ENOMEM;
+}
+
+static int ps_node(manager *m, node *n, bool recursive, ps_ctx *c) {
+        char path[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int fd = -1, leaf = -1;
+        status ignored;
+        int r;
+
+        fd = open_node(m, n, &ignored);
+        if (fd < 0)
+                return 0; /* vanished meanwhile */
+        c->container = n->parent ? tree_path(n, path, sizeof path) : "/";
+        r = cg_for_each_pid(fd, ps_add, c);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        leaf = openat(fd, LMCT_LEAF, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (leaf >= 0) {
+                r = cg_for_each_pid(leaf, ps_add, c);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        for (size_t i = 0; recursive && i < n->n_children; i++) {
+                r = ps_node(m, n->children[i], true, c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult **ret, status *st) {
+        ps_ctx c = { 0 };
+        node *n;
+        int r;
+
+        r = find_node(m, name, true, st, &n);
+        if (r < 0)
+                return r;
+        c.res = malloc(sizeof *c.res);
+        if (!c.res)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        lmct__v1__ps_result__init(c.res);
+        r = ps_node(m, n, recursive, &c);
+        if (r < 0) {
+                lmct__v1__ps_result__free_unpacked(c.res, NULL);
+                return st_fail(st, st_code_from_errno(r), r, "cannot list processes: %s", strerror(-r));
+        }
+        *ret = c.res;
+        return 0;
+}
+
+int manager_detect(manager *m, pid_t pid, char **ret_name, status *st) {
+        char file[64], buf[4096], *line, *path, *name;
+        size_t rl = strlen(m->root_cgpath), used = 0;
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (pid <= 0)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%d is not a process id", pid);
+        snprintf(file, sizeof file, "/proc/%d/cgroup", pid);
+        fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
+        n = read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
+        buf[n] = '\0';
+        line = strstr(buf, "0::");
+        if (!line || (line != buf && line[-1] != '\n'))
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "process %d is in no cgroup v2 cgroup", pid);
+        path = line + 3;
+        path[strcspn(path, "\n")] = '\0';
+        if (strncmp(path, m->root_cgpath, rl) != 0 || path[rl] != '/')
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT,
+                               "process %d is not in a container (its cgroup is %s)", pid, path);
+        /* The longest prefix of container components: stops at the leaf. */
+        name = path + rl + 1;
+        for (const char *p = name; *p;) {
+                size_t len = strcspn(p, "/");
+                if (lmct_name_check(p, len, 1, 0, NULL, NULL, 0) != 1)
+                        break;
+                used = (size_t)(p + len - name);
+                p += len;
+                if (*p == '/')
+                        p++;
+        }
+        if (used == 0)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT,
+                               "process %d is not in a container (its cgroup is %s)", pid, path);
+        *ret_name = strndup(name, used);
+        if (!*ret_name)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        return 0;
+}

@@ -1,0 +1,327 @@
+/* create, update, destroy: the verbs that change the tree's shape or limits. */
+#include "manager-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "climits.h"
+#include "lmct-name.h"
+#include "log.h"
+#include "util.h"
+
+static int mkdir_error(status *st, int r, const char *name) {
+        if (r == -EAGAIN || r == -ENOSPC)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r,
+                               "cannot create %s: the cgroup limit on descendants or depth is reached", name);
+        return st_fail(st, st_code_from_errno(r), r, "cannot create %s: %s", name, strerror(-r));
+}
+
+int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, status *st) {
+        char buf[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int basefd = -1, fd = -1;
+        const char *norm, *last, *p, *first_new;
+        node *deepest, *n;
+        size_t missing;
+        limit_plan plan;
+        int r;
+
+        r = check_name(m, name, false, st, &norm);
+        if (r < 0)
+                return r;
+        if (tree_lookup(m->root, norm, &deepest, &missing))
+                return st_fail(st, LMCT__V1__CODE__ALREADY_EXISTS, -EEXIST, "%s already exists", norm);
+        for (node *a = deepest; a; a = a->parent)
+                if (a->destroying)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY, "%s is being destroyed",
+                                       NODE_NAME(a, buf));
+        last = lmct_name_last(norm);
+        first_new = norm + missing;
+        if (first_new != last && !parents)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "parent %.*s does not exist",
+                               (int)(last - 1 - norm), norm);
+        r = climits_plan(l, -1, &plan, st);
+        if (r < 0)
+                return r;
+        r = ensure_controllers(m, deepest, plan.mask, st);
+        if (r < 0)
+                return r;
+        basefd = open_node(m, deepest, st);
+        if (basefd < 0)
+                return basefd;
+
+        /* Make each missing directory; the limits go on the last one. */
+        fd = fcntl(basefd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, negerrno(), "out of file descriptors");
+        for (p = first_new; *p;) {
+                size_t len = strcspn(p, "/");
+                char comp[LMCT_COMPONENT_MAX + 1];
+                int child;
+
+                memcpy(comp, p, len);
+                comp[len] = '\0';
+                if (mkdirat(fd, comp, 0755) < 0) {
+                        r = negerrno();
+                        snprintf(buf, sizeof buf, "%.*s", (int)(p - norm + len), norm);
+                        if (r == -EEXIST) {
+                                /* Only the first missing component can exist on disk: made
+                                 * outside lmctld. Index it as the kernel holds it. */
+                                node *found;
+                                int efd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                                if (efd >= 0 && tree_add(deepest, comp, &found) >= 0)
+                                        (void)adopt(m, found, efd);
+                                if (efd >= 0)
+                                        close(efd);
+                                return st_fail(st, LMCT__V1__CODE__ALREADY_EXISTS, r, "%s already exists", buf);
+                        }
+                        mkdir_error(st, r, buf);
+                        goto rollback;
+                }
+                child = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (child < 0) {
+                        r = st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot open the new cgroup %s", comp);
+                        goto rollback;
+                }
+                close(fd);
+                fd = child;
+                p += len;
+                if (*p == '/') {
+                        p++;
+                        /* An intermediate parent: open the way for the limits below. */
+                        r = cg_enable(fd, plan.mask);
+                        if (r < 0) {
+                                st_fail(st, st_code_from_errno(r), r, "cannot enable controllers in %.*s: %s",
+                                        (int)(p - 1 - norm), norm, strerror(-r));
+                                goto rollback;
+                        }
+                }
+        }
+        r = climits_apply(&plan, fd, false, st);
+        if (r < 0)
+                goto rollback;
+
+        n = deepest;
+        for (p = first_new; *p;) {
+                size_t len = strcspn(p, "/");
+                char comp[LMCT_COMPONENT_MAX + 1];
+
+                memcpy(comp, p, len);
+                comp[len] = '\0';
+                r = tree_add(n, comp, &n);
+                if (r < 0) {
+                        st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "out of memory");
+                        goto rollback_index;
+                }
+                p += len;
+                if (*p == '/') {
+                        p++;
+                        n->subtree_mask = plan.mask;
+                }
+        }
+        log_info("created %s", norm);
+        return 0;
+
+rollback_index: {
+        node *top = tree_child(deepest, first_new, strcspn(first_new, "/"));
+        if (top)
+                tree_remove(top);
+}
+rollback: {
+        char first[LMCT_COMPONENT_MAX + 1], failed[NAME_MAX + 1];
+        size_t len = strcspn(first_new, "/");
+        int k;
+
+        memcpy(first, first_new, len);
+        first[len] = '\0';
+        k = cg_rmtree(basefd, first, failed, sizeof failed);
+        if (k < 0)
+                log_error("create %s: cannot remove %s after a failure: %s", norm, failed, strerror(-k));
+}
+        return r;
+}
+
+int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, status *st) {
+        _cleanup_close_ int fd = -1;
+        limit_plan plan;
+        char buf[LMCT_NAME_MAX + 1];
+        node *n;
+        int r;
+
+        r = find_node(m, name, false, st, &n);
+        if (r < 0)
+                return r;
+        fd = open_node(m, n, st);
+        if (fd < 0)
+                return fd;
+        r = climits_plan(l, fd, &plan, st);
+        if (r < 0)
+                return r;
+        if (plan.n == 0)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no limit given");
+        r = ensure_controllers(m, n->parent, plan.mask, st);
+        if (r < 0)
+                return r;
+        r = climits_apply(&plan, fd, true, st);
+        if (r < 0)
+                return r;
+        log_info("updated %s", tree_path(n, buf, sizeof buf));
+        return 0;
+}
+
+/* Removes N's directories bottom-up and drops it from the index. */
+static int remove_node(manager *m, node *n, status *st) {
+        char path[LMCT_NAME_MAX + 1], failed[NAME_MAX + 1];
+        _cleanup_close_ int pfd = -1;
+        int r;
+
+        tree_path(n, path, sizeof path);
+        pfd = open_node(m, n->parent, st);
+        if (pfd < 0)
+                return pfd;
+        r = cg_rmtree(pfd, n->name, failed, sizeof failed);
+        if (r < 0) {
+                /* Part of the subtree may be gone: read it again from the kernel. */
+                node *parent = n->parent;
+                _cleanup_close_ int fd = -1;
+                char name[LMCT_COMPONENT_MAX + 1];
+
+                snprintf(name, sizeof name, "%s", n->name);
+                tree_remove(n);
+                fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd >= 0 && tree_add(parent, name, &n) >= 0)
+                        (void)adopt(m, n, fd);
+                if (r == -EBUSY)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                       "%s has processes (in cgroup %s)", path, failed);
+                if (r == -ENOTEMPTY)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                       "%s holds cgroups that are not containers (%s)", path, failed);
+                return st_fail(st, st_code_from_errno(r), r, "cannot remove %s (cgroup %s): %s", path, failed,
+                               strerror(-r));
+        }
+        tree_remove(n);
+        log_info("destroyed %s", path);
+        return 0;
+}
+
+typedef struct destroy_op {
+        manager *m;
+        node *n;
+        int fd;
+        bool finished;
+        op_done_fn done;
+        void *userdata;
+} destroy_op;
+
+static void destroy_op_free(void *p) {
+        destroy_op *op = p;
+
+        if (op->n) {
+                node_release(op->n);
+                op->n->destroying = false;
+        }
+        if (!op->finished) {
+                status st = { .code = LMCT__V1__CODE__UNAVAILABLE };
+                snprintf(st.msg, sizeof st.msg, "lmctld is shutting down");
+                op->done(op->userdata, -ECANCELED, &st);
+        }
+        close(op->fd);
+        free(op);
+}
+
+static int destroy_finish(destroy_op *op, status *st) {
+        node *n = op->n;
+
+        node_release(n);
+        n->destroying = false;
+        op->n = NULL;
+        op->finished = true;
+        return remove_node(op->m, n, st);
+}
+
+static bool destroy_check(watch *w, bool timed_out, void *userdata) {
+        destroy_op *op = userdata;
+        status st = { 0 };
+        char buf[LMCT_NAME_MAX + 1];
+        int r;
+
+        (void)w;
+        if (timed_out) {
+                r = st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT,
+                            "%s still has processes %d s after they were killed", tree_path(op->n, buf, sizeof buf),
+                            op->m->destroy_timeout_ms / 1000);
+                op->finished = true;
+                op->done(op->userdata, r, &st);
+                return true;
+        }
+        if (cg_populated(op->fd) > 0)
+                return false;
+        r = destroy_finish(op, &st);
+        op->done(op->userdata, r, &st);
+        return true;
+}
+
+int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st, op_done_fn done,
+                    void *userdata) {
+        char buf[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int fd = -1;
+        destroy_op *op;
+        watch *w;
+        node *n;
+        int r, pop;
+
+        r = find_node(m, name, false, st, &n);
+        if (r < 0)
+                return r;
+        tree_path(n, buf, sizeof buf);
+        if (n->busy)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY,
+                               "%s has an operation in progress in its subtree", buf);
+        if (n->n_children && !recursive)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -ENOTEMPTY,
+                               "%s has %zu subcontainer%s (%s%s); destroy them first or destroy recursively", buf,
+                               n->n_children, n->n_children == 1 ? "" : "s", n->children[0]->name,
+                               n->n_children > 1 ? ", ..." : "");
+        fd = open_node(m, n, st);
+        if (fd < 0)
+                return fd;
+        pop = cg_populated(fd);
+        if (pop < 0)
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, pop, "cannot read cgroup.events of %s: %s", buf,
+                               strerror(-pop));
+        if (pop == 0)
+                return remove_node(m, n, st);
+        if (!force)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY,
+                               "%s has processes; kill them first or destroy with force", buf);
+        r = cg_write(fd, "cgroup.kill", "1");
+        if (r == -ENOENT)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                               "this kernel has no cgroup.kill (Linux 5.14 or later is needed to destroy with force)");
+        if (r < 0)
+                return st_fail(st, st_code_from_errno(r), r, "cannot kill the processes of %s: %s", buf,
+                               strerror(-r));
+        op = calloc(1, sizeof *op);
+        if (!op)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        *op = (destroy_op){ m, n, TAKE_FD(fd), false, done, userdata };
+        node_hold(n);
+        n->destroying = true;
+        r = watch_events(m->watcher, op->fd, m->destroy_timeout_ms, destroy_check, op, destroy_op_free, &w);
+        if (r < 0) {
+                op->finished = true;
+                destroy_op_free(op);
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot watch %s: %s", buf, strerror(-r));
+        }
+        /* It may have emptied before the watch was in place. */
+        if (cg_populated(op->fd) == 0) {
+                r = destroy_finish(op, st);
+                watch_cancel(w);
+                return r;
+        }
+        log_info("destroy %s: killed its processes, waiting for them to exit", buf);
+        return MANAGER_PENDING;
+}

@@ -1,0 +1,327 @@
+#include "manager-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "climits.h"
+#include "lmct-name.h"
+#include "log.h"
+#include "util.h"
+
+const char *quote(const char *s, char *buf, size_t len) {
+        size_t o = 0;
+
+        if (len < 8)
+                return "";
+        buf[o++] = '"';
+        for (; *s && o < len - 6; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+                        buf[o++] = (char)c;
+                else
+                        o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+        }
+        if (*s && o < len - 4) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o++] = '"';
+        buf[o] = '\0';
+        return buf;
+}
+
+int check_name(manager *m, const char *name, bool allow_root, status *st, const char **ret_norm) {
+        char err[200], q[100];
+        size_t skip;
+        int r;
+
+        if (!name)
+                name = "";
+        r = lmct_name_check(name, strlen(name), m->max_depth, allow_root, &skip, err, sizeof err);
+        if (r < 0)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, r, "invalid name %s: %s",
+                               quote(name, q, sizeof q), err);
+        *ret_norm = name + skip;
+        return r;
+}
+
+int find_node(manager *m, const char *name, bool allow_root, status *st, node **ret) {
+        const char *norm;
+        char buf[LMCT_NAME_MAX + 1];
+        node *n;
+        int r;
+
+        r = check_name(m, name, allow_root, st, &norm);
+        if (r < 0)
+                return r;
+        n = tree_lookup(m->root, norm, NULL, NULL);
+        if (!n)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "%s does not exist", norm);
+        for (node *a = n; a; a = a->parent)
+                if (a->destroying)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY, "%s is being destroyed",
+                                       NODE_NAME(a, buf));
+        *ret = n;
+        return 0;
+}
+
+int open_node(manager *m, node *n, status *st) {
+        char path[LMCT_NAME_MAX + 1];
+        int fd;
+
+        tree_path(n, path, sizeof path);
+        fd = cg_open(m->rootfd, path);
+        if (fd >= 0)
+                return fd;
+        if (fd == -ENOENT && n->parent && !n->busy) {
+                log_warning("%s: cgroup directory vanished outside lmctld, forgetting it", path);
+                tree_remove(n);
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, fd, "%s does not exist", path);
+        }
+        return st_fail(st, st_code_from_errno(fd), fd, "cannot open the cgroup of %s: %s",
+                       n->parent ? path : "/", strerror(-fd));
+}
+
+int ensure_controllers(manager *m, node *parent, unsigned mask, status *st) {
+        node *chain[LMCT_NAME_DEPTH_MAX + 2];
+        char buf[LMCT_NAME_MAX + 1];
+        size_t depth = 0;
+
+        if (mask & ~m->avail) {
+                for (int c = 0; c < _CG_MAX; c++)
+                        if (mask & ~m->avail & CG_MASK(c))
+                                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
+                                               "controller %s is not available: %s", cg_controller_name(c),
+                                               m->unavail_why[c]);
+        }
+        for (node *a = parent; a && depth < ELEMENTSOF(chain); a = a->parent)
+                chain[depth++] = a;
+        while (depth > 0) {
+                node *a = chain[--depth];
+                unsigned missing = mask & ~a->subtree_mask;
+                _cleanup_close_ int fd = -1;
+                int r;
+
+                if (!missing)
+                        continue;
+                fd = open_node(m, a, st);
+                if (fd < 0)
+                        return fd;
+                r = cg_enable(fd, missing);
+                if (r == -EBUSY)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                       "cannot enable controllers below %s: it holds processes of its own "
+                                       "(cgroup v2 distributes resources only below cgroups without processes)",
+                                       NODE_NAME(a, buf));
+                if (r < 0)
+                        return st_fail(st, st_code_from_errno(r), r, "cannot enable controllers below %s: %s",
+                                       NODE_NAME(a, buf), strerror(-r));
+                a->subtree_mask |= missing;
+        }
+        return 0;
+}
+
+void node_hold(node *n) {
+        for (node *a = n; a; a = a->parent)
+                a->busy++;
+}
+
+void node_release(node *n) {
+        for (node *a = n; a; a = a->parent)
+                a->busy--;
+}
+
+struct adopt_ctx {
+        manager *m;
+        node *n;
+        int r;
+};
+
+static int adopt_child(int dirfd, const char *name, void *userdata) {
+        struct adopt_ctx *ctx = userdata;
+        _cleanup_close_ int fd = -1;
+        node *child;
+        int r;
+
+        /* Only names lmct could have made: this skips leaves ("_self") and
+         * anything another tool put there. */
+        if (lmct_name_check(name, strlen(name), 1, 0, NULL, NULL, 0) != 1)
+                return 0;
+        if (ctx->n->depth >= ctx->m->max_depth)
+                return 0;
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return 0; /* raced with a removal */
+        r = tree_add(ctx->n, name, &child);
+        if (r == -EEXIST)
+                return 0;
+        if (r < 0)
+                return r;
+        return adopt(ctx->m, child, fd);
+}
+
+int adopt(manager *m, node *n, int fd) {
+        struct adopt_ctx ctx = { m, n, 0 };
+        char buf[256];
+
+        if (cg_read(fd, "cgroup.subtree_control", buf, sizeof buf) >= 0)
+                n->subtree_mask = cg_parse_controllers(buf);
+        return cg_for_each_child(fd, adopt_child, &ctx);
+}
+
+/* Why a controller the root cannot enable is missing, from /proc/cgroups. */
+static void explain_unavailable(manager *m) {
+        char line[256];
+        FILE *f;
+
+        for (int c = 0; c < _CG_MAX; c++)
+                snprintf(m->unavail_why[c], sizeof m->unavail_why[c],
+                         "not delegated to %s (absent from its cgroup.controllers)", m->root_path);
+        f = fopen("/proc/cgroups", "re");
+        if (!f)
+                return;
+        while (fgets(line, sizeof line, f)) {
+                char name[64];
+                unsigned hier, num, enabled;
+                if (sscanf(line, "%63s %u %u %u", name, &hier, &num, &enabled) != 4)
+                        continue;
+                for (int c = 0; c < _CG_MAX; c++) {
+                        if (strcmp(name, cg_controller_name(c)) != 0)
+                                continue;
+                        if (!enabled)
+                                snprintf(m->unavail_why[c], sizeof m->unavail_why[c],
+                                         "disabled on the kernel command line");
+                        else if (hier != 0)
+                                snprintf(m->unavail_why[c], sizeof m->unavail_why[c],
+                                         "bound to a cgroup v1 hierarchy on this host");
+                }
+        }
+        fclose(f);
+}
+
+/* The root's path as /proc/PID/cgroup shows it, from /proc/self/mountinfo. */
+static int find_cgpath(manager *m) {
+        char real[PATH_MAX], line[4096], best_mp[PATH_MAX] = "", best_root[PATH_MAX] = "";
+        size_t best = 0;
+        FILE *f;
+
+        if (!realpath(m->root_path, real))
+                return negerrno();
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return negerrno();
+        while (fgets(line, sizeof line, f)) {
+                char root[PATH_MAX], mp[PATH_MAX];
+                const char *sep = strstr(line, " - ");
+                size_t l;
+                if (!sep || strncmp(sep, " - cgroup2 ", 11) != 0)
+                        continue;
+                if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2)
+                        continue;
+                l = strlen(mp);
+                if (strcmp(mp, "/") == 0)
+                        l = 0;
+                if (strncmp(real, mp, l) == 0 && (real[l] == '/' || real[l] == '\0') && l >= best) {
+                        best = l;
+                        snprintf(best_mp, sizeof best_mp, "%s", mp);
+                        snprintf(best_root, sizeof best_root, "%s", strcmp(root, "/") == 0 ? "" : root);
+                }
+        }
+        fclose(f);
+        if (!best_mp[0])
+                return -ENOENT;
+        if (asprintf(&m->root_cgpath, "%s%s", best_root, real + best) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int manager_new(struct event_base *base, const char *root_path, unsigned max_depth, manager **ret) {
+        manager *m;
+        struct statfs sfs;
+        char buf[256];
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->base = base;
+        m->rootfd = -1;
+        m->max_depth = max_depth;
+        m->destroy_timeout_ms = 30000;
+        m->pause_timeout_ms = 30000;
+        m->root_path = strdup(root_path);
+        if (!m->root_path) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        m->rootfd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->rootfd < 0 && errno == ENOENT) {
+                if (mkdir(root_path, 0755) < 0) {
+                        r = log_error_errno(negerrno(), "cannot create the cgroup root %s", root_path);
+                        goto fail;
+                }
+                log_info("created the cgroup root %s", root_path);
+                m->rootfd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (m->rootfd < 0) {
+                r = log_error_errno(negerrno(), "cannot open the cgroup root %s", root_path);
+                goto fail;
+        }
+        if (fstatfs(m->rootfd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+                log_error("%s is not on a cgroup v2 filesystem", root_path);
+                r = -EMEDIUMTYPE;
+                goto fail;
+        }
+        if (cg_read(m->rootfd, "cgroup.controllers", buf, sizeof buf) < 0) {
+                r = log_error_errno(negerrno(), "cannot read %s/cgroup.controllers", root_path);
+                goto fail;
+        }
+        m->avail = cg_parse_controllers(buf);
+        explain_unavailable(m);
+        r = find_cgpath(m);
+        if (r < 0) {
+                log_error_errno(r, "cannot find %s in the cgroup2 mounts", root_path);
+                goto fail;
+        }
+        m->root = tree_new_root();
+        if (!m->root) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = adopt(m, m->root, m->rootfd);
+        if (r < 0) {
+                log_error_errno(r, "cannot read the container tree below %s", root_path);
+                goto fail;
+        }
+        r = watcher_new(base, &m->watcher);
+        if (r < 0)
+                goto fail;
+        *ret = m;
+        return 0;
+fail:
+        manager_free(m);
+        return r;
+}
+
+manager *manager_free(manager *m) {
+        if (!m)
+                return NULL;
+        watcher_free(m->watcher);
+        tree_free(m->root);
+        if (m->rootfd >= 0)
+                close(m->rootfd);
+        free(m->root_path);
+        free(m->root_cgpath);
+        free(m);
+        return NULL;
+}
+
+size_t manager_count(const manager *m) {
+        return tree_count(m->root);
+}

@@ -1,0 +1,53 @@
+/* The container tree's logic: each verb as an operation on cgroupfs and the
+ * in-memory index. Returns 0 or a negative errno with ST filled in; the
+ * operations that wait (destroy -f, pause) may instead return
+ * MANAGER_PENDING and call DONE later, exactly once. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "lmct.pb-c.h"
+#include "status.h"
+#include "tree.h"
+#include "watch.h"
+
+#define MANAGER_PENDING 1
+
+struct event_base;
+
+typedef struct manager {
+        struct event_base *base;
+        watcher *watcher;
+        int rootfd;
+        char *root_path;       /* as given: /sys/fs/cgroup/lmct */
+        char *root_cgpath;     /* as /proc/PID/cgroup shows it: /lmct */
+        node *root;
+        unsigned avail;        /* controllers the root can enable below itself */
+        char unavail_why[_CG_MAX][160];
+        unsigned max_depth;
+        int destroy_timeout_ms;
+        int pause_timeout_ms;
+} manager;
+
+/* Called when a pending operation ends: R is 0 or a negative errno, ST the
+ * status when R < 0. */
+typedef void (*op_done_fn)(void *userdata, int r, const status *st);
+
+int manager_new(struct event_base *base, const char *root_path, unsigned max_depth, manager **ret);
+manager *manager_free(manager *m);
+size_t manager_count(const manager *m);
+
+int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, status *st);
+int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, status *st);
+int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st,
+                    op_done_fn done, void *userdata);
+int manager_list(manager *m, const char *name, bool recursive, Lmct__V1__ListResult **ret, status *st);
+int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, status *st);
+int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult **ret, status *st);
+int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, status *st);
+int manager_pause(manager *m, const char *name, status *st, op_done_fn done, void *userdata);
+int manager_resume(manager *m, const char *name, status *st);
+int manager_kill(manager *m, const char *name, int sig, status *st);
+int manager_detect(manager *m, pid_t pid, char **ret_name, status *st);

@@ -1,0 +1,23 @@
+/* The socket side of lmctld: connections, frames, answers. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lmct.pb-c.h"
+#include "manager.h"
+
+struct event_base;
+typedef struct server server;
+typedef struct conn conn;
+
+int server_new(struct event_base *base, manager *m, int listen_fd, server **ret);
+server *server_free(server *srv);
+unsigned server_connections(const server *srv);
+
+/* Sends RESP on C (dropped if C has gone) and frees it. */
+void conn_send(conn *c, Lmct__V1__Response *resp);
+conn *conn_ref(conn *c);
+void conn_unref(conn *c);
+/* The peer's credentials, taken from the kernel at accept. */
+void conn_peer(const conn *c, pid_t *pid, uid_t *uid);

@@ -1,0 +1,319 @@
+#include "lmct-client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lmct-frame.h"
+#include "util.h"
+
+struct lmct_client {
+        int fd;
+        uint64_t next_id;
+        Lmct__V1__Code code;
+        char message[512];
+};
+
+static int set_error(lmct_client *c, Lmct__V1__Code code, int r, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int set_error(lmct_client *c, Lmct__V1__Code code, int r, const char *fmt, ...) {
+        va_list ap;
+
+        c->code = code;
+        va_start(ap, fmt);
+        vsnprintf(c->message, sizeof c->message, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int lmct_connect(const char *path, lmct_client **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        lmct_client *c;
+
+        if (!path)
+                path = getenv(LMCT_SOCKET_ENV);
+        if (!path || !*path)
+                path = LMCT_SOCKET_DEFAULT;
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negerrno();
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+                return negerrno();
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->fd = TAKE_FD(fd);
+        c->next_id = 1;
+        *ret = c;
+        return 0;
+}
+
+lmct_client *lmct_client_free(lmct_client *c) {
+        if (c) {
+                if (c->fd >= 0)
+                        close(c->fd);
+                free(c);
+        }
+        return NULL;
+}
+
+Lmct__V1__Code lmct_client_code(const lmct_client *c) { return c->code; }
+const char *lmct_client_message(const lmct_client *c) { return c->message; }
+
+int lmct_code_to_errno(Lmct__V1__Code code) {
+        switch (code) {
+        case LMCT__V1__CODE__OK: return 0;
+        case LMCT__V1__CODE__INVALID_ARGUMENT: return -EINVAL;
+        case LMCT__V1__CODE__NOT_FOUND: return -ENOENT;
+        case LMCT__V1__CODE__ALREADY_EXISTS: return -EEXIST;
+        case LMCT__V1__CODE__PERMISSION_DENIED: return -EACCES;
+        case LMCT__V1__CODE__RESOURCE_EXHAUSTED: return -ENOSPC;
+        case LMCT__V1__CODE__FAILED_PRECONDITION: return -EBUSY;
+        case LMCT__V1__CODE__UNIMPLEMENTED: return -EOPNOTSUPP;
+        case LMCT__V1__CODE__UNAVAILABLE: return -EAGAIN;
+        default: return -EIO;
+        }
+}
+
+const char *lmct_code_name(Lmct__V1__Code code) {
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&lmct__v1__code__descriptor, (int)code);
+        return v ? v->name : "UNKNOWN";
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negerrno();
+                }
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+static int read_all(int fd, uint8_t *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = read(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negerrno();
+                }
+                if (k == 0)
+                        return -ECONNRESET;
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+int lmct_send(lmct_client *c, Lmct__V1__Request *req) {
+        uint8_t hdr[LMCT_VARINT_MAX];
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len, h;
+        int r;
+
+        if (!req->has_id || req->id == 0) {
+                req->has_id = true;
+                req->id = c->next_id++;
+        }
+        len = lmct__v1__request__get_packed_size(req);
+        if (len > LMCT_REQUEST_MAX)
+                return set_error(c, LMCT__V1__CODE__INVALID_ARGUMENT, -EMSGSIZE,
+                                 "request of %zu bytes is over the %u-byte limit", len, LMCT_REQUEST_MAX);
+        h = lmct_varint_encode(len, hdr);
+        buf = malloc(h + len);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, hdr, h);
+        lmct__v1__request__pack(req, buf + h);
+        r = write_all(c->fd, buf, h + len);
+        if (r < 0)
+                return set_error(c, LMCT__V1__CODE__UNAVAILABLE, r, "sending to lmctld: %s", strerror(-r));
+        return 0;
+}
+
+int lmct_recv(lmct_client *c, lmct_response **ret) {
+        uint8_t hdr[LMCT_VARINT_MAX];
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint64_t len;
+        lmct_response *resp;
+        size_t n = 0;
+        int r;
+
+        for (;;) {
+                r = read_all(c->fd, hdr + n, 1);
+                if (r < 0)
+                        return set_error(c, LMCT__V1__CODE__UNAVAILABLE, r, "reading from lmctld: %s",
+                                         r == -ECONNRESET ? "connection closed" : strerror(-r));
+                n++;
+                r = lmct_frame_header(hdr, n, &len);
+                if (r > 0)
+                        break;
+                if (r < 0)
+                        return set_error(c, LMCT__V1__CODE__INTERNAL, -EBADMSG, "bad frame from lmctld");
+        }
+        if (len > LMCT_RESPONSE_MAX)
+                return set_error(c, LMCT__V1__CODE__INTERNAL, -EMSGSIZE, "response of %llu bytes is too large",
+                                 (unsigned long long)len);
+        buf = malloc(len ? len : 1);
+        if (!buf)
+                return -ENOMEM;
+        r = read_all(c->fd, buf, len);
+        if (r < 0)
+                return set_error(c, LMCT__V1__CODE__UNAVAILABLE, r, "reading from lmctld: %s",
+                                 r == -ECONNRESET ? "connection closed" : strerror(-r));
+        resp = lmct__v1__response__unpack(NULL, len, buf);
+        if (!resp)
+                return set_error(c, LMCT__V1__CODE__INTERNAL, -EBADMSG, "undecodable response from lmctld");
+        *ret = resp;
+        return 0;
+}
+
+lmct_response *lmct_response_free(lmct_response *r) {
+        if (r)
+                lmct__v1__response__free_unpacked(r, NULL);
+        return NULL;
+}
+
+int lmct_call(lmct_client *c, Lmct__V1__Request *req, lmct_response **ret) {
+        lmct_response *resp = NULL;
+        int r;
+
+        r = lmct_send(c, req);
+        if (r < 0)
+                return r;
+        r = lmct_recv(c, &resp);
+        if (r < 0)
+                return r;
+        if (resp->id != req->id) {
+                lmct_response_free(resp);
+                return set_error(c, LMCT__V1__CODE__INTERNAL, -EPROTO, "answer for another request");
+        }
+        if (resp->status && resp->status->code != LMCT__V1__CODE__OK) {
+                set_error(c, resp->status->code, 0, "%s", resp->status->message ? resp->status->message : "");
+                r = lmct_code_to_errno(resp->status->code);
+                lmct_response_free(resp);
+                return r;
+        }
+        c->code = LMCT__V1__CODE__OK;
+        c->message[0] = '\0';
+        if (ret)
+                *ret = resp;
+        else
+                lmct_response_free(resp);
+        return 0;
+}
+
+#define REQUEST(var, vc, field, type, init)                                \
+        type var##_v = init;                                               \
+        Lmct__V1__Request var = LMCT__V1__REQUEST__INIT;                   \
+        var.verb_case = LMCT__V1__REQUEST__VERB_##vc;                      \
+        var.field = &var##_v
+
+int lmct_version(lmct_client *c, lmct_response **ret) {
+        REQUEST(req, VERSION, version, Lmct__V1__VersionRequest, LMCT__V1__VERSION_REQUEST__INIT);
+        return lmct_call(c, &req, ret);
+}
+
+int lmct_create(lmct_client *c, const char *name, const lmct_limits *limits, bool parents) {
+        REQUEST(req, CREATE, create, Lmct__V1__CreateRequest, LMCT__V1__CREATE_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.limits = (lmct_limits *)limits;
+        req_v.has_parents = parents;
+        req_v.parents = parents;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_update(lmct_client *c, const char *name, const lmct_limits *limits) {
+        REQUEST(req, UPDATE, update, Lmct__V1__UpdateRequest, LMCT__V1__UPDATE_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.limits = (lmct_limits *)limits;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_destroy(lmct_client *c, const char *name, bool recursive, bool force) {
+        REQUEST(req, DESTROY, destroy, Lmct__V1__DestroyRequest, LMCT__V1__DESTROY_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.has_recursive = req_v.recursive = recursive;
+        req_v.has_force = req_v.force = force;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_list(lmct_client *c, const char *name, bool recursive, lmct_response **ret) {
+        REQUEST(req, LIST, list, Lmct__V1__ListRequest, LMCT__V1__LIST_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.has_recursive = req_v.recursive = recursive;
+        return lmct_call(c, &req, ret);
+}
+
+int lmct_show(lmct_client *c, const char *name, lmct_response **ret) {
+        REQUEST(req, SHOW, show, Lmct__V1__ShowRequest, LMCT__V1__SHOW_REQUEST__INIT);
+        req_v.name = (char *)name;
+        return lmct_call(c, &req, ret);
+}
+
+int lmct_ps(lmct_client *c, const char *name, bool recursive, lmct_response **ret) {
+        REQUEST(req, PS, ps, Lmct__V1__PsRequest, LMCT__V1__PS_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.has_recursive = req_v.recursive = recursive;
+        return lmct_call(c, &req, ret);
+}
+
+int lmct_enter(lmct_client *c, const char *name, const int32_t *pids, size_t n_pids) {
+        REQUEST(req, ENTER, enter, Lmct__V1__EnterRequest, LMCT__V1__ENTER_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.pids = (int32_t *)pids;
+        req_v.n_pids = n_pids;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_pause(lmct_client *c, const char *name) {
+        REQUEST(req, PAUSE, pause, Lmct__V1__PauseRequest, LMCT__V1__PAUSE_REQUEST__INIT);
+        req_v.name = (char *)name;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_resume(lmct_client *c, const char *name) {
+        REQUEST(req, RESUME, resume, Lmct__V1__ResumeRequest, LMCT__V1__RESUME_REQUEST__INIT);
+        req_v.name = (char *)name;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_kill(lmct_client *c, const char *name, int signal) {
+        REQUEST(req, KILL, kill, Lmct__V1__KillRequest, LMCT__V1__KILL_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.has_signal = true;
+        req_v.signal = signal;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_detect(lmct_client *c, int32_t pid, char **ret_name) {
+        REQUEST(req, DETECT, detect, Lmct__V1__DetectRequest, LMCT__V1__DETECT_REQUEST__INIT);
+        lmct_response *resp = NULL;
+        char *name;
+        int r;
+
+        req_v.has_pid = true;
+        req_v.pid = pid;
+        r = lmct_call(c, &req, &resp);
+        if (r < 0)
+                return r;
+        name = strdup(resp->detect && resp->detect->name ? resp->detect->name : "");
+        lmct_response_free(resp);
+        if (!name)
+                return -ENOMEM;
+        *ret_name = name;
+        return 0;
+}

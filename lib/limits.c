@@ -1,0 +1,221 @@
+#include "lmct-limits.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Digits, an optional '.' and fraction digits. The integer part goes to
+ * *INT, up to FRAC_DIGITS fraction digits scaled to 10^FRAC_DIGITS go to
+ * *FRAC (more digits are -EINVAL). Returns the number of bytes consumed. */
+static int parse_decimal(const char *s, unsigned frac_digits, uint64_t *ip, uint64_t *fp, size_t *used) {
+        uint64_t i = 0, f = 0;
+        size_t n = 0, nf = 0;
+
+        if (!is_digit(s[0]))
+                return -EINVAL;
+        for (; is_digit(s[n]); n++) {
+                if (i > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                i = i * 10 + (uint64_t)(s[n] - '0');
+        }
+        if (s[n] == '.') {
+                n++;
+                if (!is_digit(s[n]))
+                        return -EINVAL;
+                for (; is_digit(s[n]); n++, nf++) {
+                        if (nf >= frac_digits)
+                                return -EINVAL;
+                        f = f * 10 + (uint64_t)(s[n] - '0');
+                }
+        }
+        for (; nf < frac_digits; nf++)
+                f *= 10;
+        *ip = i;
+        *fp = f;
+        *used = n;
+        return 0;
+}
+
+int lmct_parse_size(const char *s, int allow_max, uint64_t *ret) {
+        uint64_t i, f, mult = 1;
+        unsigned shift = 0;
+        size_t n;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "max") == 0) {
+                if (!allow_max)
+                        return -EINVAL;
+                *ret = LMCT_MAX;
+                return 0;
+        }
+        r = parse_decimal(s, 6, &i, &f, &n);
+        if (r < 0)
+                return r;
+        switch (s[n]) {
+        case '\0': break;
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        case 't': case 'T': shift = 40; break;
+        default: return -EINVAL;
+        }
+        if (shift && s[n + 1] != '\0')
+                return -EINVAL;
+        if (!shift && f != 0)
+                return -EINVAL; /* a fraction of a byte */
+        mult = UINT64_C(1) << shift;
+        if (i > UINT64_MAX / mult)
+                return -ERANGE;
+        i *= mult;
+        /* f is in millionths: f * mult / 10^6 fits, since mult <= 2^40 and f < 2^20. */
+        f = f * mult / 1000000;
+        if (i > UINT64_MAX - f || i + f == LMCT_MAX)
+                return -ERANGE;
+        *ret = i + f;
+        return 0;
+}
+
+int lmct_parse_cpu(const char *s, uint64_t *ret_millis) {
+        uint64_t i, f;
+        size_t n;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "max") == 0) {
+                *ret_millis = LMCT_MAX;
+                return 0;
+        }
+        r = parse_decimal(s, 3, &i, &f, &n);
+        if (r < 0)
+                return r;
+        if (s[n] != '\0')
+                return -EINVAL;
+        if (i > (UINT64_MAX / 1000) - 1)
+                return -ERANGE;
+        if (i * 1000 + f == 0)
+                return -EINVAL;
+        *ret_millis = i * 1000 + f;
+        return 0;
+}
+
+int lmct_parse_uint(const char *s, uint64_t min, uint64_t max, int allow_max, uint64_t *ret) {
+        uint64_t i, f;
+        size_t n;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "max") == 0) {
+                if (!allow_max)
+                        return -EINVAL;
+                *ret = LMCT_MAX;
+                return 0;
+        }
+        r = parse_decimal(s, 0, &i, &f, &n);
+        if (r < 0)
+                return r;
+        if (s[n] != '\0')
+                return -EINVAL;
+        if (i < min || i > max)
+                return -ERANGE;
+        *ret = i;
+        return 0;
+}
+
+int lmct_parse_cpuset(const char *s) {
+        size_t n = 0;
+
+        if (!s)
+                return -EINVAL;
+        if (*s == '\0')
+                return 0;
+        for (;;) {
+                uint64_t a = 0, b;
+                if (!is_digit(s[n]))
+                        return -EINVAL;
+                for (; is_digit(s[n]); n++) {
+                        a = a * 10 + (uint64_t)(s[n] - '0');
+                        if (a > 65535)
+                                return -ERANGE;
+                }
+                if (s[n] == '-') {
+                        n++;
+                        if (!is_digit(s[n]))
+                                return -EINVAL;
+                        for (b = 0; is_digit(s[n]); n++) {
+                                b = b * 10 + (uint64_t)(s[n] - '0');
+                                if (b > 65535)
+                                        return -ERANGE;
+                        }
+                        if (b < a)
+                                return -EINVAL;
+                }
+                if (s[n] == '\0')
+                        return 0;
+                if (s[n++] != ',')
+                        return -EINVAL;
+        }
+}
+
+char *lmct_format_size(uint64_t v, char *buf, size_t len) {
+        static const char units[] = "KMGT";
+        int u;
+
+        if (v == LMCT_MAX) {
+                snprintf(buf, len, "max");
+                return buf;
+        }
+        for (u = 3; u >= 0; u--) {
+                uint64_t m = UINT64_C(1) << (10 * (u + 1));
+                if (v < m)
+                        continue;
+                if (v % m == 0)
+                        snprintf(buf, len, "%llu%c", (unsigned long long)(v / m), units[u]);
+                else
+                        snprintf(buf, len, "%.1f%c", (double)v / (double)m, units[u]);
+                return buf;
+        }
+        snprintf(buf, len, "%llu", (unsigned long long)v);
+        return buf;
+}
+
+char *lmct_format_cpu(uint64_t millis, char *buf, size_t len) {
+        if (millis == LMCT_MAX)
+                snprintf(buf, len, "max");
+        else if (millis % 1000 == 0)
+                snprintf(buf, len, "%llu", (unsigned long long)(millis / 1000));
+        else if (millis % 100 == 0)
+                snprintf(buf, len, "%llu.%01llu", (unsigned long long)(millis / 1000),
+                         (unsigned long long)(millis % 1000 / 100));
+        else if (millis % 10 == 0)
+                snprintf(buf, len, "%llu.%02llu", (unsigned long long)(millis / 1000),
+                         (unsigned long long)(millis % 1000 / 10));
+        else
+                snprintf(buf, len, "%llu.%03llu", (unsigned long long)(millis / 1000),
+                         (unsigned long long)(millis % 1000));
+        return buf;
+}
+
+uint64_t lmct_cpu_millis_from_quota(uint64_t quota_us, uint64_t period_us) {
+        uint64_t m;
+
+        if (quota_us == LMCT_MAX || period_us == 0)
+                return LMCT_MAX;
+        if (quota_us > UINT64_MAX / 1000)
+                return quota_us / period_us * 1000;
+        m = quota_us * 1000 / period_us;
+        return m ? m : 1;
+}
+
+uint64_t lmct_cpu_quota_from_millis(uint64_t millis, uint64_t period_us) {
+        if (millis == LMCT_MAX)
+                return LMCT_MAX;
+        if (millis > UINT64_MAX / period_us)
+                return LMCT_MAX - 1;
+        return millis * period_us / 1000;
+}

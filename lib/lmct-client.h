@@ -1,0 +1,55 @@
+/* liblmct client API: a blocking connection to lmctld, one call per verb.
+ *
+ * Every function returns 0 or a negative errno. When the daemon answers
+ * with an error status the call returns the errno that matches its code
+ * (lmct_code_to_errno) and lmct_client_code() / lmct_client_message() tell
+ * the code and the daemon's sentence. Transport failures return the errno
+ * of the failing call, with the code UNAVAILABLE. Results are protobuf-c
+ * messages owned by the caller: free them with lmct_response_free(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lmct.pb-c.h"
+
+#define LMCT_PROTOCOL_VERSION 1
+#define LMCT_SOCKET_DEFAULT "/run/lmct/lmctld.sock"
+#define LMCT_SOCKET_ENV "LMCT_SOCKET"
+
+typedef struct lmct_client lmct_client;
+typedef Lmct__V1__Response lmct_response;
+typedef Lmct__V1__Limits lmct_limits;
+
+/* PATH NULL: $LMCT_SOCKET, else LMCT_SOCKET_DEFAULT. */
+int lmct_connect(const char *path, lmct_client **ret);
+lmct_client *lmct_client_free(lmct_client *c);
+
+/* The code and message of the last failed call on C. */
+Lmct__V1__Code lmct_client_code(const lmct_client *c);
+const char *lmct_client_message(const lmct_client *c);
+
+int lmct_code_to_errno(Lmct__V1__Code code);
+const char *lmct_code_name(Lmct__V1__Code code);
+
+/* Pipelining: send a request (its id is set if 0) and read answers in the
+ * order the daemon sends them. */
+int lmct_send(lmct_client *c, Lmct__V1__Request *req);
+int lmct_recv(lmct_client *c, lmct_response **ret);
+/* One request, wait for its answer; a non-OK status is returned as an errno. */
+int lmct_call(lmct_client *c, Lmct__V1__Request *req, lmct_response **ret);
+lmct_response *lmct_response_free(lmct_response *r);
+
+int lmct_version(lmct_client *c, lmct_response **ret);
+int lmct_create(lmct_client *c, const char *name, const lmct_limits *limits, bool parents);
+int lmct_update(lmct_client *c, const char *name, const lmct_limits *limits);
+int lmct_destroy(lmct_client *c, const char *name, bool recursive, bool force);
+int lmct_list(lmct_client *c, const char *name, bool recursive, lmct_response **ret);
+int lmct_show(lmct_client *c, const char *name, lmct_response **ret);
+int lmct_ps(lmct_client *c, const char *name, bool recursive, lmct_response **ret);
+int lmct_enter(lmct_client *c, const char *name, const int32_t *pids, size_t n_pids);
+int lmct_pause(lmct_client *c, const char *name);
+int lmct_resume(lmct_client *c, const char *name);
+int lmct_kill(lmct_client *c, const char *name, int signal);
+int lmct_detect(lmct_client *c, int32_t pid, char **ret_name);

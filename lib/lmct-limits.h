@@ -1,0 +1,44 @@
+/* Parsing and formatting of limit values, shared by lmctl, lmctld and agents. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "max": no limit, on the wire and in these helpers. */
+#define LMCT_MAX UINT64_MAX
+
+#define LMCT_CPU_PERIOD_DEFAULT 100000
+#define LMCT_CPU_PERIOD_MIN 1000
+#define LMCT_CPU_PERIOD_MAX 1000000
+#define LMCT_CPU_QUOTA_MIN 1000
+#define LMCT_WEIGHT_MIN 1
+#define LMCT_WEIGHT_MAX 10000
+
+/* Sizes in bytes: digits with an optional fraction and an optional binary
+ * suffix K, M, G, T (case-insensitive, "512M", "1.5G"), or "max" when
+ * ALLOW_MAX (stored as LMCT_MAX). -EINVAL on anything else, -ERANGE when
+ * it does not fit 64 bits. */
+int lmct_parse_size(const char *s, int allow_max, uint64_t *ret);
+
+/* CPUs as a decimal with up to three fractional digits ("6", "0.5"), in
+ * thousandths; "max" gives LMCT_MAX. Zero and negatives are -EINVAL. */
+int lmct_parse_cpu(const char *s, uint64_t *ret_millis);
+
+/* A plain decimal integer in [MIN, MAX]; "max" gives LMCT_MAX if ALLOW_MAX. */
+int lmct_parse_uint(const char *s, uint64_t min, uint64_t max, int allow_max, uint64_t *ret);
+
+/* A cpuset list "0-3,6" (what cpuset.cpus takes); "" is valid (no
+ * restriction). -EINVAL if malformed or a range is reversed. */
+int lmct_parse_cpuset(const char *s);
+
+/* "512M", "4G", "1.5G", "100" (bytes), "max". Exact when the value is a
+ * whole number of the unit, otherwise one decimal. Returns BUF. */
+char *lmct_format_size(uint64_t v, char *buf, size_t len);
+
+/* "6", "0.5", "0.125", "max". Returns BUF. */
+char *lmct_format_cpu(uint64_t millis, char *buf, size_t len);
+
+/* Kernel cpu.max value: quota and period to thousandths of a CPU (rounded
+ * down; a quota below 1/1000 CPU gives 1) and back. */
+uint64_t lmct_cpu_millis_from_quota(uint64_t quota_us, uint64_t period_us);
+uint64_t lmct_cpu_quota_from_millis(uint64_t millis, uint64_t period_us);
