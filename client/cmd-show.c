@@ -110,7 +110,8 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
                 const char *conf = fmt(&rows[i], info->configured, a, sizeof a);
                 const char *eff = fmt(&rows[i], info->effective, b, sizeof b);
-                if (strcmp(conf, "-") == 0 && strcmp(eff, "-") == 0)
+                /* Nothing set here and only the default in effect: no row. */
+                if (strcmp(conf, "-") == 0 && (!strcmp(eff, "-") || !strcmp(eff, "max") || !strcmp(eff, "0")))
                         continue;
                 printf("%-12s %-12s %s\n", rows[i].label, conf,
                        rows[i].cpu || rows[i].bytes || !strcmp(rows[i].label, "pids") ? eff : "-");

@@ -266,7 +266,7 @@ int manager_new(struct event_base *base, const char *root_path, unsigned max_dep
                         r = log_error_errno(negerrno(), "cannot create the cgroup root %s", root_path);
                         goto fail;
                 }
-                log_info("created the cgroup root %s", root_path);
+                log_info("created the cgroup root %s", m->root_path);
                 m->rootfd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
         if (m->rootfd < 0) {

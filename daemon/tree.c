@@ -89,7 +89,7 @@ int tree_add(node *parent, const char *name, node **ret) {
         }
         n->parent = parent;
         n->depth = parent->depth + 1;
-        memmove(parent->children + i + 1, parent->children + i, (parent->n_children - i) * sizeof *n);
+        memmove(parent->children + i + 1, parent->children + i, (parent->n_children - i) * sizeof *parent->children);
         parent->children[i] = n;
         parent->n_children++;
         if (ret)

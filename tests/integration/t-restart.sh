@@ -1,0 +1,28 @@
+#!/bin/bash
+# The cgroup tree is the state: a daemon restarted over an existing tree,
+# after a clean stop or a kill -9, finds every container, limit and process.
+. "$(dirname "$0")/lib.sh"
+daemon_start || exit 0
+lm create containerA --cpu 10 --memory 4G >/dev/null
+lm create containerA/sub1 --cpu 6 --pids 50 >/dev/null
+lm create -p a/b/c --memory-high 1G >/dev/null
+"$HELPER" -w "/lmct-test-$T-$$/containerA/sub1/_self" spin & SP=$!; BG_PIDS+=("$SP")
+lm enter containerA/sub1 "$SP"
+list_before=$(lm list -r)
+limits_table() { lm show "$1" | sed -n '/^LIMIT/,/^USAGE/p'; }
+show_before=$(limits_table containerA/sub1; limits_table a/b/c)
+
+for how in TERM KILL; do
+        kill -$how "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+        daemon_start || exit 0
+        expect_eq "after SIGTERM/KILL ($how) list -r finds every container" "$(lm list -r)" "$list_before"
+        show_now=$(limits_table containerA/sub1; limits_table a/b/c)
+        expect_eq "after $how the limits are as the kernel holds them" "$show_now" "$show_before"
+        expect_eq "after $how the process still runs in its container" "$(lm detect "$SP")" "containerA/sub1"
+        expect_match "after $how show counts its process" "$(lm show containerA/sub1)" '^processes +1$'
+        expect_rc 4 "after $how a duplicate create is still refused" lm create a/b/c
+done
+kill -9 "$SP"; sleep 0.2
+expect_rc 0 "and the adopted tree can be destroyed" lm destroy -r a
+lm destroy -r containerA >/dev/null
+daemon_stop

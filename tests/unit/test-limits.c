@@ -1,0 +1,87 @@
+#include <errno.h>
+#include <stdint.h>
+
+#include "lmct-limits.h"
+#include "test.h"
+
+static uint64_t size(const char *s) {
+        uint64_t v = 12345;
+        return lmct_parse_size(s, 1, &v) < 0 ? 0xdead : v;
+}
+
+static void test_sizes(void) {
+        uint64_t v;
+        CHECK(size("0") == 0);
+        CHECK(size("100") == 100);
+        CHECK(size("512M") == 512ull << 20);
+        CHECK(size("4G") == 4ull << 30);
+        CHECK(size("4g") == 4ull << 30);
+        CHECK(size("1T") == 1ull << 40);
+        CHECK(size("1.5G") == 3ull << 29);
+        CHECK(size("0.5K") == 512);
+        CHECK(size("max") == LMCT_MAX);
+        CHECK(lmct_parse_size("max", 0, &v) == -EINVAL);
+        CHECK(size("12Q") == 0xdead);
+        CHECK(size("-1") == 0xdead);
+        CHECK(size("1.5.0") == 0xdead);
+        CHECK(size("") == 0xdead);
+        CHECK(size("1.5") == 0xdead);
+        CHECK(size("G") == 0xdead);
+        CHECK(size("1GB") == 0xdead);
+        CHECK(size(" 1") == 0xdead);
+        CHECK(lmct_parse_size("99999999999999999999", 1, &v) == -ERANGE);
+        CHECK(lmct_parse_size("16777216T", 1, &v) == -ERANGE);
+}
+
+static void test_cpu(void) {
+        uint64_t v;
+        CHECK(lmct_parse_cpu("6", &v) == 0 && v == 6000);
+        CHECK(lmct_parse_cpu("0.5", &v) == 0 && v == 500);
+        CHECK(lmct_parse_cpu("0.125", &v) == 0 && v == 125);
+        CHECK(lmct_parse_cpu("max", &v) == 0 && v == LMCT_MAX);
+        CHECK(lmct_parse_cpu("0", &v) == -EINVAL);
+        CHECK(lmct_parse_cpu("0.000", &v) == -EINVAL);
+        CHECK(lmct_parse_cpu("-2", &v) == -EINVAL);
+        CHECK(lmct_parse_cpu("0.0001", &v) == -EINVAL);
+        CHECK(lmct_parse_cpu("1.", &v) == -EINVAL);
+        CHECK(lmct_parse_cpu("abc", &v) == -EINVAL);
+        CHECK(lmct_cpu_quota_from_millis(6000, 100000) == 600000);
+        CHECK(lmct_cpu_quota_from_millis(500, 100000) == 50000);
+        CHECK(lmct_cpu_millis_from_quota(600000, 100000) == 6000);
+        CHECK(lmct_cpu_millis_from_quota(25000, 50000) == 500);
+        CHECK(lmct_cpu_millis_from_quota(LMCT_MAX, 100000) == LMCT_MAX);
+        CHECK(lmct_cpu_millis_from_quota(1, 1000000) == 1);
+}
+
+static void test_uint_cpuset(void) {
+        uint64_t v;
+        CHECK(lmct_parse_uint("100", 1, 10000, 0, &v) == 0 && v == 100);
+        CHECK(lmct_parse_uint("0", 1, 10000, 0, &v) == -ERANGE);
+        CHECK(lmct_parse_uint("10001", 1, 10000, 0, &v) == -ERANGE);
+        CHECK(lmct_parse_uint("max", 0, 10, 1, &v) == 0 && v == LMCT_MAX);
+        CHECK(lmct_parse_uint("max", 0, 10, 0, &v) == -EINVAL);
+        CHECK(lmct_parse_uint("1.5", 0, 10, 0, &v) == -EINVAL);
+        CHECK(lmct_parse_cpuset("0-3,6") == 0);
+        CHECK(lmct_parse_cpuset("") == 0);
+        CHECK(lmct_parse_cpuset("3-1") == -EINVAL);
+        CHECK(lmct_parse_cpuset("1,,2") == -EINVAL);
+        CHECK(lmct_parse_cpuset("a") == -EINVAL);
+        CHECK(lmct_parse_cpuset("1-") == -EINVAL);
+}
+
+static void test_format(void) {
+        char b[32];
+        CHECK_STR(lmct_format_size(512ull << 20, b, sizeof b), "512M");
+        CHECK_STR(lmct_format_size(4ull << 30, b, sizeof b), "4G");
+        CHECK_STR(lmct_format_size(3ull << 29, b, sizeof b), "1.5G");
+        CHECK_STR(lmct_format_size(100, b, sizeof b), "100");
+        CHECK_STR(lmct_format_size(1024, b, sizeof b), "1K");
+        CHECK_STR(lmct_format_size(LMCT_MAX, b, sizeof b), "max");
+        CHECK_STR(lmct_format_cpu(6000, b, sizeof b), "6");
+        CHECK_STR(lmct_format_cpu(500, b, sizeof b), "0.5");
+        CHECK_STR(lmct_format_cpu(250, b, sizeof b), "0.25");
+        CHECK_STR(lmct_format_cpu(125, b, sizeof b), "0.125");
+        CHECK_STR(lmct_format_cpu(LMCT_MAX, b, sizeof b), "max");
+}
+
+TEST_MAIN(test_sizes(); test_cpu(); test_uint_cpuset(); test_format())
