@@ -262,6 +262,16 @@ int manager_new(struct event_base *base, const char *root_path, unsigned max_dep
         }
         m->rootfd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->rootfd < 0 && errno == ENOENT) {
+                /* Create it only inside a cgroup v2 hierarchy. */
+                _cleanup_free_ char *parent = strdup(root_path);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+                if (slash)
+                        *(slash == parent ? slash + 1 : slash) = '\0';
+                if (!parent || statfs(slash ? parent : ".", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+                        log_error("%s does not exist and its parent is not on a cgroup v2 filesystem", root_path);
+                        r = -EMEDIUMTYPE;
+                        goto fail;
+                }
                 if (mkdir(root_path, 0755) < 0) {
                         r = log_error_errno(negerrno(), "cannot create the cgroup root %s", root_path);
                         goto fail;

@@ -1,0 +1,15 @@
+#!/bin/bash
+# Runs the create/update/destroy benchmark natively (on this host's cgroup
+# v2 hierarchy; structure only where its controllers are bound to v1) and
+# in the test VM (with limits), each with 10,000 containers for list -r and
+# lmctld's resident memory. A benchmark, not a test: it prints figures.
+set -eu
+cd "$(dirname "$0")/../.."
+top=$(pwd)
+tests/setup.sh >/dev/null
+echo "== natively on this host"
+tests/bench/bench-one.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cgroup/unified}" --no-limits
+echo
+echo "== in the test VM (pure cgroup v2, QEMU software emulation)"
+tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-one.sh" "$top/build" /sys/fs/cgroup |
+        sed -n '/^create\/update/,/^lmctld resident/p'

@@ -1,0 +1,41 @@
+#!/bin/bash
+# What this host can show natively: lmctld refuses a root that is not on
+# cgroup v2, and on a hybrid host (controllers bound to cgroup v1, as here)
+# it still manages structure and refuses limits naming why.
+LMCT_CGROUP_MOUNT=/sys/fs/cgroup/unified
+[ -f /sys/fs/cgroup/cgroup.controllers ] && LMCT_CGROUP_MOUNT=/sys/fs/cgroup
+export LMCT_CGROUP_MOUNT
+. "$(dirname "$0")/../integration/lib.sh"
+
+notv2=$(mktemp -d /tmp/lmct-notv2.XXXXXX)
+expect_rc 1 "lmctld refuses a root that is not on cgroup v2" "$LMCTLD" --socket "/run/lmct-notv2-$$.sock" --cgroup-root "$notv2"
+expect_match "and says so" "$ERR" "is not on a cgroup v2 filesystem"
+rmdir "$notv2"
+expect_rc 2 "lmctld refuses an unknown option" "$LMCTLD" --frobnicate
+expect_rc 2 "lmctld refuses --max-depth 0" "$LMCTLD" --max-depth 0
+
+if [ ! -f "$LMCT_CGROUP_MOUNT/cgroup.controllers" ]; then
+        fail "a cgroup v2 hierarchy on this host" "none at $LMCT_CGROUP_MOUNT"
+        exit 0
+fi
+daemon_start || exit 0
+expect_rc 0 "structure works on this host's v2 hierarchy" lm create -p hostA/sub1
+expect_eq "the cgroup exists" "$(test -d "$ROOT/hostA/sub1" && echo yes)" yes
+missing=
+for c in cpu memory pids; do grep -qw "$c" "$ROOT/cgroup.controllers" || missing="$missing $c"; done
+if [ -n "$missing" ]; then
+        c=${missing# }; c=${c%% *}
+        flag=--$c; [ "$c" = cpu ] && flag="--cpu 1"; [ "$c" = memory ] && flag="--memory 1G"; [ "$c" = pids ] && flag="--pids 5"
+        expect_rc 7 "a limit whose controller is missing here ($c) is refused: exit 7" lm update hostA/sub1 $flag
+        if grep -qE "^$c[[:space:]]+[1-9]" /proc/cgroups; then
+                expect_match "naming the controller and why (bound to cgroup v1)" "$ERR" "controller $c is not available: bound to a cgroup v1 hierarchy"
+        else
+                expect_match "naming the controller and why" "$ERR" "controller $c is not available"
+        fi
+        expect_rc 7 "create with such a limit is refused" lm create hostA/sub2 $flag
+        expect_eq "and leaves nothing behind" "$(test -d "$ROOT/hostA/sub2" && echo present || echo absent)" absent
+fi
+expect_rc 0 "destroy -r on this host" lm destroy -r hostA
+daemon_stop
+rmdir "$ROOT" 2>/dev/null
+expect_eq "nothing is left in this host's cgroup tree" "$(test -d "$ROOT" && echo present || echo absent)" absent

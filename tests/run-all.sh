@@ -1,0 +1,63 @@
+#!/bin/bash
+# lmct's whole test suite: unit tests (plain and ASan+UBSan builds), the
+# native checks this host allows, and the integration suite on real cgroup
+# v2 in a throwaway VM (both builds, one boot). Ends with the line
+# "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+tests/setup.sh --asan || { echo "0 passed, 1 failed"; exit 1; }
+logs=$top/build/test-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+passed=0
+failed=0
+
+# Unit tests: each check counts.
+for b in build build-asan; do
+        meson test -C "$b" --suite unit --print-errorlogs > "$logs/unit-$b.txt" 2>&1
+        while read -r n f; do
+                passed=$((passed + n - f))
+                failed=$((failed + f))
+        done < <(sed -n 's/^\([0-9]*\) checks, \([0-9]*\) failed$/\1 \2/p' "$b/meson-logs/testlog.txt")
+        if grep -qE "^Fail: +[1-9]|^Timeout: +[1-9]" "$logs/unit-$b.txt"; then
+                cat "$logs/unit-$b.txt"
+                grep -q "checks, " "$b/meson-logs/testlog.txt" || failed=$((failed + 1))
+        fi
+        echo "unit tests ($b): $(grep -E '^(Ok|Fail):' "$logs/unit-$b.txt" | tr -s ' ' | tr '\n' ' ')"
+done
+
+count() {
+        local p f
+        p=$(grep -c '^PASS: ' "$1")
+        f=$(grep -c '^FAIL: ' "$1")
+        passed=$((passed + p))
+        failed=$((failed + f))
+        grep '^FAIL: ' "$1"
+        echo "$2: $p passed, $f failed"
+}
+
+# Native: what this host's own cgroup v2 hierarchy can show.
+LMCT_BUILD=$top/build LMCT_LOGS=$logs/native bash tests/native/t-host.sh > "$logs/native.txt" 2>&1
+count "$logs/native.txt" "native checks on this host"
+
+# The integration suite on real cgroup v2, in the VM (or natively where
+# LMCT_NATIVE=1 says this host's hierarchy has the controllers).
+if [ "${LMCT_NATIVE:-0}" = 1 ]; then
+        tests/integration/run.sh "$top/build" "$top/build-asan" > "$logs/integration.txt" 2>&1
+        rc=$?
+else
+        echo "integration suite: booting the test VM (QEMU, software emulation)"
+        tests/vm/boot.sh "$top/build/vm" "$top/tests/integration/run.sh" "$top/build" "$top/build-asan" \
+                > "$logs/integration.txt" 2>&1
+        rc=$?
+fi
+if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/integration.txt"; then
+        echo "integration suite did not run to the end (exit $rc); its output:"
+        tail -n 40 "$logs/integration.txt"
+        failed=$((failed + 1))
+fi
+count "$logs/integration.txt" "integration suite on real cgroup v2"
+echo "logs: $logs"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
