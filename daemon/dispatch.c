@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lmct-client.h"
 #include "log.h"
@@ -237,7 +238,16 @@ void dispatch(conn *c, manager *m, const Lmct__V1__Request *req) {
                 call_finish(cl, r, &st);
                 return;
         }
-        r = verbs[idx].fn(m, req, cl, &st);
+        if (log_max_level >= LOG_DEBUG) {
+                struct timespec a, b;
+                clock_gettime(CLOCK_MONOTONIC, &a);
+                r = verbs[idx].fn(m, req, cl, &st);
+                clock_gettime(CLOCK_MONOTONIC, &b);
+                log_debug("%s (id %llu): %s in %.0f us", cl->verb, (unsigned long long)req->id,
+                          r == MANAGER_PENDING ? "waiting" : r < 0 ? "failed" : "done",
+                          (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3);
+        } else
+                r = verbs[idx].fn(m, req, cl, &st);
         if (r == MANAGER_PENDING)
                 return;
         call_finish(cl, r, &st);

@@ -17,6 +17,11 @@ int find_node(manager *m, const char *name, bool allow_root, status *st, node **
  * from the index and says NOT_FOUND. */
 int open_node(manager *m, node *n, status *st);
 
+/* N's directory fd without a syscall for the root: returns the root's fd
+ * (*OWNED -1) or a new fd that is also stored in *OWNED for the caller to
+ * close. */
+int node_fd(manager *m, node *n, status *st, int *owned);
+
 /* Enables MASK's controllers in every cgroup from the root down to PARENT,
  * so that PARENT's children have those controllers' files. */
 int ensure_controllers(manager *m, node *parent, unsigned mask, status *st);

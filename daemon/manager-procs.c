@@ -43,6 +43,10 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                 if (pids[i] <= 0)
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%d is not a process id",
                                        pids[i]);
+                if (pids[i] == 1 || pids[i] == getpid())
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "process %d is %s and stays where it is", pids[i],
+                                       pids[i] == 1 ? "the init process" : "lmctld itself");
                 pfd = pidfd_open_(pids[i]);
                 if (pfd < 0 && errno == ESRCH)
                         return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pids[i]);

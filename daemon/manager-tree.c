@@ -21,7 +21,8 @@ static int mkdir_error(status *st, int r, const char *name) {
 
 int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, status *st) {
         char buf[LMCT_NAME_MAX + 1];
-        _cleanup_close_ int basefd = -1, fd = -1;
+        _cleanup_close_ int owned = -1, fd = -1;
+        int basefd, parentfd;
         const char *norm, *last, *p, *first_new;
         node *deepest, *n;
         size_t missing;
@@ -48,14 +49,12 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
         r = ensure_controllers(m, deepest, plan.mask, st);
         if (r < 0)
                 return r;
-        basefd = open_node(m, deepest, st);
+        basefd = node_fd(m, deepest, st, &owned);
         if (basefd < 0)
                 return basefd;
 
         /* Make each missing directory; the limits go on the last one. */
-        fd = fcntl(basefd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, negerrno(), "out of file descriptors");
+        parentfd = basefd;
         for (p = first_new; *p;) {
                 size_t len = strcspn(p, "/");
                 char comp[LMCT_COMPONENT_MAX + 1];
@@ -63,14 +62,14 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
 
                 memcpy(comp, p, len);
                 comp[len] = '\0';
-                if (mkdirat(fd, comp, 0755) < 0) {
+                if (mkdirat(parentfd, comp, 0755) < 0) {
                         r = negerrno();
                         snprintf(buf, sizeof buf, "%.*s", (int)(p - norm + len), norm);
                         if (r == -EEXIST) {
                                 /* Only the first missing component can exist on disk: made
                                  * outside lmctld. Index it as the kernel holds it. */
                                 node *found;
-                                int efd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                                int efd = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                                 if (efd >= 0 && tree_add(deepest, comp, &found) >= 0)
                                         (void)adopt(m, found, efd);
                                 if (efd >= 0)
@@ -80,14 +79,17 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                         mkdir_error(st, r, buf);
                         goto rollback;
                 }
-                child = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                p += len;
+                if (!*p && plan.n == 0)
+                        break; /* nothing to write: no need to open it */
+                child = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (child < 0) {
                         r = st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot open the new cgroup %s", comp);
                         goto rollback;
                 }
-                close(fd);
-                fd = child;
-                p += len;
+                if (fd >= 0)
+                        close(fd);
+                parentfd = fd = child;
                 if (*p == '/') {
                         p++;
                         /* An intermediate parent: open the way for the limits below. */
@@ -99,9 +101,11 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                         }
                 }
         }
-        r = climits_apply(&plan, fd, false, st);
-        if (r < 0)
-                goto rollback;
+        if (plan.n > 0) {
+                r = climits_apply(&plan, fd, false, st);
+                if (r < 0)
+                        goto rollback;
+        }
 
         n = deepest;
         for (p = first_new; *p;) {
@@ -164,7 +168,7 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, stat
         r = ensure_controllers(m, n->parent, plan.mask, st);
         if (r < 0)
                 return r;
-        r = climits_apply(&plan, fd, true, st);
+        r = climits_apply(&plan, fd, plan.n > 1, st);
         if (r < 0)
                 return r;
         log_info("updated %s", tree_path(n, buf, sizeof buf));
@@ -174,11 +178,11 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, stat
 /* Removes N's directories bottom-up and drops it from the index. */
 static int remove_node(manager *m, node *n, status *st) {
         char path[LMCT_NAME_MAX + 1], failed[NAME_MAX + 1];
-        _cleanup_close_ int pfd = -1;
-        int r;
+        _cleanup_close_ int owned = -1;
+        int pfd, r;
 
         tree_path(n, path, sizeof path);
-        pfd = open_node(m, n->parent, st);
+        pfd = node_fd(m, n->parent, st, &owned);
         if (pfd < 0)
                 return pfd;
         r = cg_rmtree(pfd, n->name, failed, sizeof failed);
@@ -285,6 +289,19 @@ int manager_destroy(manager *m, const char *name, bool recursive, bool force, st
                                "%s has %zu subcontainer%s (%s%s); destroy them first or destroy recursively", buf,
                                n->n_children, n->n_children == 1 ? "" : "s", n->children[0]->name,
                                n->n_children > 1 ? ", ..." : "");
+        if (!n->n_children) {
+                /* The common case, one syscall: an empty cgroup with no leaf.
+                 * The kernel refuses it (EBUSY) if anything is below or inside. */
+                _cleanup_close_ int owned = -1;
+                int pfd = node_fd(m, n->parent, st, &owned);
+                if (pfd < 0)
+                        return pfd;
+                if (unlinkat(pfd, n->name, AT_REMOVEDIR) == 0) {
+                        tree_remove(n);
+                        log_info("destroyed %s", buf);
+                        return 0;
+                }
+        }
         fd = open_node(m, n, st);
         if (fd < 0)
                 return fd;

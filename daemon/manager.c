@@ -88,6 +88,13 @@ int open_node(manager *m, node *n, status *st) {
                        n->parent ? path : "/", strerror(-fd));
 }
 
+int node_fd(manager *m, node *n, status *st, int *owned) {
+        *owned = -1;
+        if (!n->parent)
+                return m->rootfd;
+        return *owned = open_node(m, n, st);
+}
+
 int ensure_controllers(manager *m, node *parent, unsigned mask, status *st) {
         node *chain[LMCT_NAME_DEPTH_MAX + 2];
         char buf[LMCT_NAME_MAX + 1];
@@ -105,12 +112,12 @@ int ensure_controllers(manager *m, node *parent, unsigned mask, status *st) {
         while (depth > 0) {
                 node *a = chain[--depth];
                 unsigned missing = mask & ~a->subtree_mask;
-                _cleanup_close_ int fd = -1;
-                int r;
+                _cleanup_close_ int owned = -1;
+                int fd, r;
 
                 if (!missing)
                         continue;
-                fd = open_node(m, a, st);
+                fd = node_fd(m, a, st, &owned);
                 if (fd < 0)
                         return fd;
                 r = cg_enable(fd, missing);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <stdbool.h>
@@ -22,11 +21,15 @@
 
 struct conn {
         server *srv;
-        struct bufferevent *bev;
+        int fd;
+        struct event *ev_read, *ev_write;
+        struct evbuffer *in, *out;
         conn *prev, *next;
         unsigned refs;
         bool dead;
-        bool closing;
+        bool closing;      /* hang up once the output is flushed */
+        bool reading;      /* inside on_readable: answers are flushed at its end */
+        bool paused;       /* reading stopped until the client reads its answers */
         pid_t pid;
         uid_t uid;
 };
@@ -60,8 +63,11 @@ static void conn_close(conn *c) {
         if (c->dead)
                 return;
         c->dead = true;
-        bufferevent_free(c->bev);
-        c->bev = NULL;
+        event_free(c->ev_read);
+        event_free(c->ev_write);
+        evbuffer_free(c->in);
+        evbuffer_free(c->out);
+        close(c->fd);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -72,9 +78,33 @@ static void conn_close(conn *c) {
         conn_unref(c);
 }
 
+/* Writes what is pending now; leaves the rest to the write event. */
+static void conn_flush(conn *c) {
+        size_t pending;
+
+        if (c->dead)
+                return;
+        pending = evbuffer_get_length(c->out);
+        if (pending > 0 && evbuffer_write(c->out, c->fd) < 0 && errno != EAGAIN && errno != EINTR) {
+                conn_close(c); /* the peer has gone */
+                return;
+        }
+        pending = evbuffer_get_length(c->out);
+        if (pending == 0) {
+                event_del(c->ev_write);
+                if (c->closing)
+                        conn_close(c);
+                return;
+        }
+        event_add(c->ev_write, NULL);
+        if (pending > OUTPUT_HIGH && !c->paused) {
+                c->paused = true;
+                event_del(c->ev_read);
+        }
+}
+
 void conn_send(conn *c, Lmct__V1__Response *resp) {
         uint8_t hdr[LMCT_VARINT_MAX];
-        struct evbuffer *out;
         struct evbuffer_iovec v;
         size_t len, h;
 
@@ -82,10 +112,9 @@ void conn_send(conn *c, Lmct__V1__Response *resp) {
                 lmct__v1__response__free_unpacked(resp, NULL);
                 return;
         }
-        out = bufferevent_get_output(c->bev);
         len = lmct__v1__response__get_packed_size(resp);
         h = lmct_varint_encode(len, hdr);
-        if (evbuffer_reserve_space(out, (ev_ssize_t)(h + len), &v, 1) < 1) {
+        if (evbuffer_reserve_space(c->out, (ev_ssize_t)(h + len), &v, 1) < 1) {
                 log_error("client pid %d: out of memory for an answer, closing", c->pid);
                 lmct__v1__response__free_unpacked(resp, NULL);
                 conn_close(c);
@@ -94,10 +123,10 @@ void conn_send(conn *c, Lmct__V1__Response *resp) {
         memcpy(v.iov_base, hdr, h);
         lmct__v1__response__pack(resp, (uint8_t *)v.iov_base + h);
         v.iov_len = h + len;
-        evbuffer_commit_space(out, &v, 1);
+        evbuffer_commit_space(c->out, &v, 1);
         lmct__v1__response__free_unpacked(resp, NULL);
-        if (evbuffer_get_length(out) > OUTPUT_HIGH)
-                bufferevent_disable(c->bev, EV_READ);
+        if (!c->reading)
+                conn_flush(c);
 }
 
 /* A frame that cannot be read as a request: answer once, then hang up. */
@@ -115,9 +144,7 @@ static void protocol_error(conn *c, const char *fmt, ...) {
         if (resp)
                 conn_send(c, resp);
         c->closing = true;
-        bufferevent_disable(c->bev, EV_READ);
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-                conn_close(c);
+        event_del(c->ev_read);
 }
 
 static void handle_frame(conn *c, const uint8_t *data, size_t len) {
@@ -141,13 +168,10 @@ static void handle_frame(conn *c, const uint8_t *data, size_t len) {
         lmct__v1__request__free_unpacked(req, NULL);
 }
 
-static void on_read(struct bufferevent *bev, void *arg) {
-        conn *c = arg;
-        struct evbuffer *in = bufferevent_get_input(bev);
-
-        conn_ref(c);
-        while (!c->dead && !c->closing) {
-                size_t avail = evbuffer_get_length(in);
+/* Answers every whole frame in the input, unless answers pile up. */
+static void process_input(conn *c) {
+        while (!c->dead && !c->closing && !c->paused) {
+                size_t avail = evbuffer_get_length(c->in);
                 uint8_t hdr[LMCT_VARINT_MAX], *data;
                 uint64_t len;
                 ev_ssize_t n;
@@ -155,7 +179,7 @@ static void on_read(struct bufferevent *bev, void *arg) {
 
                 if (avail == 0)
                         break;
-                n = evbuffer_copyout(in, hdr, avail < sizeof hdr ? avail : sizeof hdr);
+                n = evbuffer_copyout(c->in, hdr, avail < sizeof hdr ? avail : sizeof hdr);
                 h = lmct_frame_header(hdr, (size_t)n, &len);
                 if (h < 0) {
                         protocol_error(c, "malformed frame length (a varint over 10 bytes)");
@@ -170,47 +194,72 @@ static void on_read(struct bufferevent *bev, void *arg) {
                 }
                 if (avail < (size_t)h + len)
                         break;
-                evbuffer_drain(in, (size_t)h);
-                data = evbuffer_pullup(in, (ev_ssize_t)len);
+                evbuffer_drain(c->in, (size_t)h);
+                data = evbuffer_pullup(c->in, (ev_ssize_t)len);
                 if (!data && len > 0) {
                         protocol_error(c, "out of memory");
                         break;
                 }
                 handle_frame(c, data, (size_t)len);
-                if (!c->dead)
-                        evbuffer_drain(in, (size_t)len);
-                if (!c->dead && evbuffer_get_length(bufferevent_get_output(bev)) > OUTPUT_HIGH)
+                if (c->dead)
+                        break;
+                evbuffer_drain(c->in, (size_t)len);
+                if (evbuffer_get_length(c->out) > OUTPUT_HIGH)
                         break;
         }
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg) {
+        conn *c = arg;
+        struct evbuffer_iovec v;
+        ssize_t n;
+
+        (void)what;
+        if (evbuffer_reserve_space(c->in, 65536, &v, 1) < 1) {
+                conn_close(c);
+                return;
+        }
+        n = read(fd, v.iov_base, v.iov_len);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return;
+                conn_close(c);
+                return;
+        }
+        v.iov_len = (size_t)n;
+        evbuffer_commit_space(c->in, &v, 1);
+        conn_ref(c);
+        c->reading = true;
+        process_input(c);
+        c->reading = false;
+        if (!c->dead && n == 0) {
+                if (evbuffer_get_length(c->in) > 0)
+                        log_notice("client pid %d uid %u: connection ended inside a frame (%zu bytes unread)",
+                                   c->pid, c->uid, evbuffer_get_length(c->in));
+                /* Answers already made still go out; nothing more comes in. */
+                c->closing = true;
+                event_del(c->ev_read);
+        }
+        conn_flush(c);
         conn_unref(c);
 }
 
-static void on_write(struct bufferevent *bev, void *arg) {
-        conn *c = arg;
-        size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
-
-        if (c->closing) {
-                if (pending == 0)
-                        conn_close(c);
-                return;
-        }
-        if (pending <= OUTPUT_HIGH / 2 && !(bufferevent_get_enabled(bev) & EV_READ)) {
-                bufferevent_enable(bev, EV_READ);
-                on_read(bev, c); /* frames may be waiting in the input already */
-        }
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg) {
+static void on_writable(evutil_socket_t fd, short what, void *arg) {
         conn *c = arg;
 
-        (void)bev;
-        if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-                struct evbuffer *in = bufferevent_get_input(c->bev);
-                if (evbuffer_get_length(in) > 0)
-                        log_notice("client pid %d uid %u: connection ended inside a frame (%zu bytes unread)",
-                                   c->pid, c->uid, evbuffer_get_length(in));
-                conn_close(c);
+        (void)fd;
+        (void)what;
+        conn_ref(c);
+        conn_flush(c);
+        if (!c->dead && c->paused && evbuffer_get_length(c->out) <= OUTPUT_HIGH / 2) {
+                c->paused = false;
+                event_add(c->ev_read, NULL);
+                c->reading = true;
+                process_input(c); /* frames may be waiting in the input already */
+                c->reading = false;
+                conn_flush(c);
         }
+        conn_unref(c);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
@@ -234,17 +283,27 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                 return;
         }
         c->srv = srv;
+        c->fd = fd;
         c->refs = 1;
         c->pid = cred.pid;
         c->uid = cred.uid;
-        c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-        if (!c->bev) {
+        c->in = evbuffer_new();
+        c->out = evbuffer_new();
+        c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+        c->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+        if (!c->in || !c->out || !c->ev_read || !c->ev_write || event_add(c->ev_read, NULL) < 0) {
+                if (c->in)
+                        evbuffer_free(c->in);
+                if (c->out)
+                        evbuffer_free(c->out);
+                if (c->ev_read)
+                        event_free(c->ev_read);
+                if (c->ev_write)
+                        event_free(c->ev_write);
                 close(fd);
                 free(c);
                 return;
         }
-        bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
         c->next = srv->conns;
         if (srv->conns)
                 srv->conns->prev = c;

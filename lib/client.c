@@ -11,9 +11,13 @@
 #include "lmct-frame.h"
 #include "util.h"
 
+#define RBUF_SIZE 65536
+
 struct lmct_client {
         int fd;
         uint64_t next_id;
+        uint8_t *rbuf;          /* bytes received and not yet consumed */
+        size_t rstart, rend;
         Lmct__V1__Code code;
         char message[512];
 };
@@ -50,6 +54,11 @@ int lmct_connect(const char *path, lmct_client **ret) {
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
+        c->rbuf = malloc(RBUF_SIZE);
+        if (!c->rbuf) {
+                free(c);
+                return -ENOMEM;
+        }
         c->fd = TAKE_FD(fd);
         c->next_id = 1;
         *ret = c;
@@ -60,6 +69,7 @@ lmct_client *lmct_client_free(lmct_client *c) {
         if (c) {
                 if (c->fd >= 0)
                         close(c->fd);
+                free(c->rbuf);
                 free(c);
         }
         return NULL;
@@ -102,9 +112,17 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
         return 0;
 }
 
-static int read_all(int fd, uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = read(fd, p, n);
+/* Makes at least WANT bytes available in the receive buffer (WANT <= RBUF_SIZE). */
+static int fill(lmct_client *c, size_t want) {
+        if (c->rend - c->rstart >= want)
+                return 0;
+        if (c->rstart > 0) {
+                memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+                c->rend -= c->rstart;
+                c->rstart = 0;
+        }
+        while (c->rend < want) {
+                ssize_t k = read(c->fd, c->rbuf + c->rend, RBUF_SIZE - c->rend);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -112,8 +130,23 @@ static int read_all(int fd, uint8_t *p, size_t n) {
                 }
                 if (k == 0)
                         return -ECONNRESET;
-                p += k;
-                n -= (size_t)k;
+                c->rend += (size_t)k;
+        }
+        return 0;
+}
+
+/* Copies N bytes of the stream into P, through the buffer. */
+static int read_all(lmct_client *c, uint8_t *p, size_t n) {
+        while (n > 0) {
+                size_t take;
+                int r = fill(c, 1);
+                if (r < 0)
+                        return r;
+                take = c->rend - c->rstart < n ? c->rend - c->rstart : n;
+                memcpy(p, c->rbuf + c->rstart, take);
+                c->rstart += take;
+                p += take;
+                n -= take;
         }
         return 0;
 }
@@ -145,36 +178,45 @@ int lmct_send(lmct_client *c, Lmct__V1__Request *req) {
 }
 
 int lmct_recv(lmct_client *c, lmct_response **ret) {
-        uint8_t hdr[LMCT_VARINT_MAX];
-        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ uint8_t *big = NULL;
+        const uint8_t *body;
         uint64_t len;
         lmct_response *resp;
-        size_t n = 0;
-        int r;
+        size_t want = 1;
+        int r, h;
 
         for (;;) {
-                r = read_all(c->fd, hdr + n, 1);
+                r = fill(c, want);
                 if (r < 0)
                         return set_error(c, LMCT__V1__CODE__UNAVAILABLE, r, "reading from lmctld: %s",
                                          r == -ECONNRESET ? "connection closed" : strerror(-r));
-                n++;
-                r = lmct_frame_header(hdr, n, &len);
-                if (r > 0)
+                h = lmct_frame_header(c->rbuf + c->rstart, c->rend - c->rstart, &len);
+                if (h > 0)
                         break;
-                if (r < 0)
+                if (h < 0)
                         return set_error(c, LMCT__V1__CODE__INTERNAL, -EBADMSG, "bad frame from lmctld");
+                want = c->rend - c->rstart + 1;
         }
         if (len > LMCT_RESPONSE_MAX)
                 return set_error(c, LMCT__V1__CODE__INTERNAL, -EMSGSIZE, "response of %llu bytes is too large",
                                  (unsigned long long)len);
-        buf = malloc(len ? len : 1);
-        if (!buf)
-                return -ENOMEM;
-        r = read_all(c->fd, buf, len);
+        c->rstart += (size_t)h;
+        if (len <= RBUF_SIZE) {
+                r = fill(c, len);
+                body = c->rbuf + c->rstart;
+        } else {
+                big = malloc(len);
+                if (!big)
+                        return -ENOMEM;
+                r = read_all(c, big, len);
+                body = big;
+        }
         if (r < 0)
                 return set_error(c, LMCT__V1__CODE__UNAVAILABLE, r, "reading from lmctld: %s",
                                  r == -ECONNRESET ? "connection closed" : strerror(-r));
-        resp = lmct__v1__response__unpack(NULL, len, buf);
+        resp = lmct__v1__response__unpack(NULL, len, body);
+        if (!big)
+                c->rstart += len;
         if (!resp)
                 return set_error(c, LMCT__V1__CODE__INTERNAL, -EBADMSG, "undecodable response from lmctld");
         *ret = resp;

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +38,37 @@ static double median(double *v, size_t n) {
         return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The IPC floor: median of a 8-byte ping-pong with another process over
+ * a Unix stream socket. */
+static double pingpong_us(int n) {
+        double *t = calloc((size_t)n, sizeof *t), m;
+        char b[64] = { 0 };
+        int sv[2];
+        pid_t pid;
+
+        if (!t || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+                return -1;
+        pid = fork();
+        if (pid == 0) {
+                close(sv[0]);
+                while (read(sv[1], b, sizeof b) > 0)
+                        (void)!write(sv[1], b, 8);
+                _exit(0);
+        }
+        close(sv[1]);
+        for (int i = 0; i < n; i++) {
+                double a = now_us();
+                (void)!write(sv[0], b, 8);
+                (void)!read(sv[0], b, sizeof b);
+                t[i] = now_us() - a;
+        }
+        close(sv[0]);
+        waitpid(pid, NULL, 0);
+        m = median(t, (size_t)n);
+        free(t);
+        return m;
+}
+
 static int write_file(int dfd, const char *file, const char *val) {
         int fd = openat(dfd, file, O_WRONLY | O_CLOEXEC);
         ssize_t n;
@@ -49,6 +82,55 @@ static int write_file(int dfd, const char *file, const char *val) {
 static void die(const char *what, int r) {
         fprintf(stderr, "bench-create: %s: %s\n", what, strerror(-r));
         exit(1);
+}
+
+static void bench_direct(int rootfd, int i, int limits, double *t[3]) {
+        char name[64];
+        double a, b, d, e;
+        int dfd, r;
+
+        snprintf(name, sizeof name, "bench-direct-%d", i);
+        a = now_us();
+        if (mkdirat(rootfd, name, 0755) < 0)
+                die("mkdir", -errno);
+        dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (limits && ((r = write_file(dfd, "cpu.max", "50000 100000")) < 0 ||
+                       (r = write_file(dfd, "memory.max", "268435456")) < 0 ||
+                       (r = write_file(dfd, "pids.max", "100")) < 0))
+                die("write", r);
+        close(dfd);
+        b = now_us();
+        if (limits) {
+                dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if ((r = write_file(dfd, "memory.max", "536870912")) < 0)
+                        die("write", r);
+                close(dfd);
+        }
+        d = now_us();
+        if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
+                die("rmdir", -errno);
+        e = now_us();
+        t[0][i] = b - a, t[1][i] = d - b, t[2][i] = e - d;
+}
+
+static void bench_lmct(lmct_client *c, int i, int limits, const Lmct__V1__Limits *l, const Lmct__V1__Limits *up,
+                       double *t[3]) {
+        char name[64];
+        double a, b, d, e;
+        int r;
+
+        snprintf(name, sizeof name, "bench-lmct-%d", i);
+        a = now_us();
+        if ((r = lmct_create(c, name, l, false)) < 0)
+                die(lmct_client_message(c), r);
+        b = now_us();
+        if (limits && (r = lmct_update(c, name, up)) < 0)
+                die(lmct_client_message(c), r);
+        d = now_us();
+        if ((r = lmct_destroy(c, name, false, false)) < 0)
+                die(lmct_client_message(c), r);
+        e = now_us();
+        t[0][i] = b - a, t[1][i] = d - b, t[2][i] = e - d;
 }
 
 int main(int argc, char **argv) {
@@ -97,52 +179,35 @@ int main(int argc, char **argv) {
         for (int s = 0; s < 2; s++)
                 for (int k = 0; k < 3; k++)
                         t[s][k] = calloc((size_t)iters, sizeof(double));
+        printf("lmct benchmark, %s\n", rootdir);
         /* Warm up: lets lmctld enable the controllers in the root once. */
         if ((r = lmct_create(c, "bench-warm", &l, false)) < 0 || (r = lmct_destroy(c, "bench-warm", false, false)) < 0)
                 die(lmct_client_message(c), r);
 
         for (int i = 0; i < iters; i++) {
-                char name[64];
-                double a, b, d, e;
-                int dfd;
-
-                snprintf(name, sizeof name, "bench-direct-%d", i);
-                a = now_us();
-                if (mkdirat(rootfd, name, 0755) < 0)
-                        die("mkdir", -errno);
-                dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (limits && ((r = write_file(dfd, "cpu.max", "50000 100000")) < 0 ||
-                               (r = write_file(dfd, "memory.max", "268435456")) < 0 ||
-                               (r = write_file(dfd, "pids.max", "100")) < 0))
-                        die("write", r);
-                close(dfd);
-                b = now_us();
-                if (limits) {
-                        dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if ((r = write_file(dfd, "memory.max", "536870912")) < 0)
-                                die("write", r);
-                        close(dfd);
+                /* Alternate which side goes first: each pays for the kernel's
+                 * asynchronous teardown of the other's last cgroup equally. */
+                for (int side = 0; side < 2; side++) {
+                        if ((side ^ (i & 1)) == 0)
+                                bench_direct(rootfd, i, limits, t[0]);
+                        else
+                                bench_lmct(c, i, limits, &l, &up, t[1]);
                 }
-                d = now_us();
-                if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
-                        die("rmdir", -errno);
-                e = now_us();
-                t[0][0][i] = b - a, t[0][1][i] = d - b, t[0][2][i] = e - d;
-
-                snprintf(name, sizeof name, "bench-lmct-%d", i);
-                a = now_us();
-                if ((r = lmct_create(c, name, &l, false)) < 0)
-                        die(lmct_client_message(c), r);
-                b = now_us();
-                if (limits && (r = lmct_update(c, name, &up)) < 0)
-                        die(lmct_client_message(c), r);
-                d = now_us();
-                if ((r = lmct_destroy(c, name, false, false)) < 0)
-                        die(lmct_client_message(c), r);
-                e = now_us();
-                t[1][0][i] = b - a, t[1][1][i] = d - b, t[1][2][i] = e - d;
         }
 
+        {
+                double *v = calloc((size_t)iters, sizeof *v), pp = pingpong_us(iters);
+                for (int i = 0; i < iters; i++) {
+                        double a = now_us();
+                        if ((r = lmct_version(c, NULL)) < 0)
+                                die(lmct_client_message(c), r);
+                        v[i] = now_us() - a;
+                }
+                printf("IPC floor: ping-pong between two processes over a Unix socket: median %.1f us\n", pp);
+                printf("lmctld round trip (version request, no cgroupfs work): median %.1f us\n",
+                       median(v, (size_t)iters));
+                free(v);
+        }
         printf("create/update/destroy, %d iterations interleaved, limits: %s\n", iters,
                limits ? "cpu.max memory.max pids.max (update: memory.max)" : "none (structure only)");
         printf("%-10s %16s %16s %8s\n", "", "direct median", "lmctld median", "ratio");
@@ -226,5 +291,8 @@ int main(int argc, char **argv) {
         }
         lmct_client_free(c);
         close(rootfd);
+        for (int s = 0; s < 2; s++)
+                for (int k = 0; k < 3; k++)
+                        free(t[s][k]);
         return 0;
 }

@@ -12,4 +12,4 @@ tests/bench/bench-one.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cgroup
 echo
 echo "== in the test VM (pure cgroup v2, QEMU software emulation)"
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-one.sh" "$top/build" /sys/fs/cgroup |
-        sed -n '/^create\/update/,/^lmctld resident/p'
+        sed -n "/^lmct benchmark/,/^lmctld resident/p"

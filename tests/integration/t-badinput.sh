@@ -68,6 +68,8 @@ bad 4 "a duplicate create" "containerA already exists" lm create containerA
 bad 7 "destroy of a container with children" "has 1 subcontainer" lm destroy containerA
 bad 7 "destroy of a container with processes" "busy has processes" lm destroy busy
 bad 3 "enter of a process that does not exist" "process 999999 does not exist" lm enter containerA 999999
+bad 2 "enter of the init process" "the init process" lm enter containerA 1
+bad 2 "enter of lmctld itself" "lmctld itself" lm enter containerA "$DPID"
 bad 3 "detect of a process outside the tree" "not in a container" lm detect 1
 bad 2 "kill with a bad signal" "not a signal" lm kill containerA -s NOPE
 bad 2 "an unknown verb" "unknown verb" lm frobnicate

@@ -39,3 +39,31 @@ expect_rc 0 "destroy -r on this host" lm destroy -r hostA
 daemon_stop
 rmdir "$ROOT" 2>/dev/null
 expect_eq "nothing is left in this host's cgroup tree" "$(test -d "$ROOT" && echo present || echo absent)" absent
+
+# An agent builds against the installed header and pkg-config file.
+dest=$(mktemp -d /tmp/lmct-install.XXXXXX)
+if DESTDIR=$dest meson install -C "$BUILD" --no-rebuild >"$LOGS/install.log" 2>&1; then
+        pass "meson install puts binaries, library, header, pkg-config file and proto in place"
+else
+        fail "meson install" "$(tail -n 3 "$LOGS/install.log")"
+fi
+pcdir=$(dirname "$(find "$dest" -name liblmct.pc | head -n 1)")
+libdir=$(dirname "$(find "$dest" -name 'liblmct.so' | head -n 1)")
+for f in lmct.h lmct.pb-c.h; do
+        expect_eq "installed header $f" "$(find "$dest" -name "$f" | wc -l)" 1
+done
+expect_eq "installed lmct.proto" "$(find "$dest" -name lmct.proto | wc -l)" 1
+if cc -o "$dest/agent" "$(dirname "$0")/agent-example.c" \
+        $(PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs liblmct) >"$LOGS/agent-cc.log" 2>&1; then
+        pass "an agent compiles and links against the installed liblmct"
+else
+        fail "an agent compiles against the installed liblmct" "$(head -n 3 "$LOGS/agent-cc.log")"
+fi
+daemon_start || exit 0
+expect_rc 0 "the agent creates, lists, sees ALREADY_EXISTS and destroys through liblmct" \
+        env LD_LIBRARY_PATH="$libdir" "$dest/agent" "$SOCK" agents/a1
+expect_eq "what the agent listed" "$(echo $OUT)" "agents agents/a1 duplicate: ALREADY_EXISTS"
+lm destroy agents >/dev/null
+daemon_stop
+rmdir "$ROOT" 2>/dev/null
+rm -rf "$dest"
