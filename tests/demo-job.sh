@@ -43,7 +43,7 @@ say lmctl update containerA/sub1 --cpu 0.5
 "$helper" -w /lmct-demo/containerA/sub1/_self spin & s1=$!
 lmctl enter containerA/sub1 $s1
 echo "a busy loop in containerA/sub1 (--cpu 0.5) uses $(cpus_used containerA/sub1 3) CPUs"
-kill -9 $s1
+kill -9 $s1; wait $s1 2>/dev/null
 say lmctl update containerA --cpu 1
 say lmctl update containerA/sub1 --cpu 0.8
 say lmctl update containerA/sub2 --cpu 0.8
@@ -52,13 +52,13 @@ say lmctl update containerA/sub2 --cpu 0.8
 lmctl enter containerA/sub1 $s1; lmctl enter containerA/sub2 $s2
 echo "busy loops in sub1 and sub2 (0.8 CPUs each) under containerA (1 CPU) use $(cpus_used containerA 3) CPUs together"
 say lmctl show containerA/sub1
-kill -9 $s1 $s2
+kill -9 $s1 $s2; wait $s1 $s2 2>/dev/null
 
 say lmctl create containerB --memory 64M --swap 0
 say lmctl create containerB/child --memory 256M
 "$helper" -w /lmct-demo/containerB/child/_self alloc 128 & a=$!
 lmctl enter containerB/child $a
-wait $a; rc=$?
+wait $a 2>/dev/null; rc=$?
 echo "touching 128M in containerB/child (allowed 256M, parent 64M): exit status $rc$([ $rc = 137 ] && echo ' (OOM-killed: the parent caps the child)')"
 say lmctl destroy -r -f containerA
 say lmctl destroy -r containerB

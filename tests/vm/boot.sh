@@ -45,14 +45,62 @@ if [ ! -s "$initrd" ] || [ "$here/init" -nt "$initrd" ]; then
 fi
 
 log=$work/console.log
-timeout "${LMCT_VM_TIMEOUT:-2400}" qemu-system-x86_64 \
-        -m "${LMCT_VM_MEMORY:-2048}" -smp 2 -nodefaults -no-user-config -display none -no-reboot \
-        -serial stdio \
-        -kernel "$kernel" -initrd "$initrd" \
-        -append "console=ttyS0 quiet panic=-1 lmct.cmd=$cmd" \
-        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-        </dev/null 2>&1 | tr -d '\r' | tee "$log"
-rc=$(sed -n 's/^LMCT-VM-EXIT=\([0-9]*\)$/\1/p' "$log" | tail -n 1)
+boot_timeout=${LMCT_VM_BOOT_TIMEOUT:-180}
+total_timeout=${LMCT_VM_TIMEOUT:-2400}
+
+# Boots once. Streams the console, and returns 0 when the guest reported,
+# 124 when it ran past the deadline, 123 when it showed no sign of life
+# (no "lmct-vm: running" line) within the boot deadline.
+boot_once() {
+        local raw=$log.raw start now qpid tpid
+        : > "$raw"
+        : > "$log"
+        qemu-system-x86_64 \
+                -m "${LMCT_VM_MEMORY:-2048}" -smp 2 -nodefaults -no-user-config -display none -no-reboot \
+                -serial stdio \
+                -kernel "$kernel" -initrd "$initrd" \
+                -append "console=ttyS0 quiet panic=-1 lmct.cmd=$cmd" \
+                -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+                </dev/null >"$raw" 2>&1 &
+        qpid=$!
+        tail -n +1 -f --pid="$qpid" "$raw" | sed -u 's/\r$//' &
+        tpid=$!
+        start=$(date +%s)
+        while kill -0 "$qpid" 2>/dev/null; do
+                sleep 1
+                now=$(date +%s)
+                if [ $((now - start)) -ge "$boot_timeout" ] && ! grep -q '^lmct-vm: running' "$raw"; then
+                        kill -9 "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+                        return 123
+                fi
+                if [ $((now - start)) -ge "$total_timeout" ]; then
+                        kill -9 "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+                        return 124
+                fi
+        done
+        wait "$qpid" 2>/dev/null
+        wait "$tpid" 2>/dev/null
+        sed 's/\r$//' "$raw" > "$log"
+        return 0
+}
+
+for attempt in 1 2; do
+        boot_once
+        how=$?
+        [ "$how" = 123 ] || break
+        sed 's/\r$//' "$log.raw" > "$log.hung-$attempt"
+        echo "boot.sh: the VM showed no sign of life within ${boot_timeout}s (console kept in $log.hung-$attempt)" >&2
+        [ "$attempt" = 1 ] && echo "boot.sh: booting it once more" >&2
+done
+if [ "$how" = 123 ]; then
+        echo "boot.sh: the VM did not boot twice in a row" >&2
+        exit 125
+fi
+if [ "$how" = 124 ]; then
+        echo "boot.sh: the VM ran past ${total_timeout}s and was stopped" >&2
+        exit 125
+fi
+rc=$(sed -n 's/^LMCT-VM-EXIT=\([0-9]*\)$/\1/p' "$log" 2>/dev/null | tail -n 1)
 if [ -z "$rc" ]; then
         echo "boot.sh: the VM did not report an exit status (see $log)" >&2
         exit 125
