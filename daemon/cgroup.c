@@ -295,3 +295,27 @@ int cg_for_each_pid(int dirfd, int (*cb)(pid_t pid, void *userdata), void *userd
         }
         return 0;
 }
+
+struct pid_walk {
+        int (*cb)(pid_t pid, void *userdata);
+        void *userdata;
+};
+
+static int pid_walk_child(int dirfd, const char *name, void *userdata) {
+        struct pid_walk *pw = userdata;
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return 0;
+        return cg_for_each_pid_below(fd, pw->cb, pw->userdata);
+}
+
+int cg_for_each_pid_below(int dirfd, int (*cb)(pid_t pid, void *userdata), void *userdata) {
+        struct pid_walk pw = { cb, userdata };
+        int r;
+
+        r = cg_for_each_pid(dirfd, cb, userdata);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return cg_for_each_child(dirfd, pid_walk_child, &pw);
+}

@@ -54,5 +54,9 @@ int cg_rmtree(int parentfd, const char *name, char *failed, size_t failed_len);
 /* Calls CB for each pid in DIRFD's cgroup.procs. */
 int cg_for_each_pid(int dirfd, int (*cb)(pid_t pid, void *userdata), void *userdata);
 
+/* The same for DIRFD's cgroup and every cgroup below it; a cgroup that
+ * vanishes meanwhile is skipped. */
+int cg_for_each_pid_below(int dirfd, int (*cb)(pid_t pid, void *userdata), void *userdata);
+
 /* Calls CB for each subdirectory of DIRFD. */
 int cg_for_each_child(int dirfd, int (*cb)(int dirfd, const char *name, void *userdata), void *userdata);

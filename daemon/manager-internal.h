@@ -33,5 +33,34 @@ void node_release(node *n);
 /* The full name of N for messages ("/" for the root). */
 #define NODE_NAME(n, buf) ((n)->parent ? tree_path((n), (buf), sizeof(buf)) : "/")
 
+/* Validates NAME, finds its node and opens its directory; its full name
+ * goes to PATH ("/" for the root). Returns the fd or a negative errno. */
+int open_container(manager *m, const char *name, bool allow_root, status *st, node **ret, char *path, size_t len);
+
+/* An operation that waits for a container's cgroup.events to say something
+ * (destroy -f: empty; pause: frozen). CHECK returns MANAGER_PENDING to go
+ * on waiting, or the outcome (0 or a negative errno with ST filled in);
+ * with TIMED_OUT it must give an outcome. */
+typedef struct node_wait node_wait;
+typedef int (*node_wait_check)(node_wait *nw, bool timed_out, status *st);
+struct node_wait {
+        manager *m;
+        node *n;          /* held while waiting; NULL once released */
+        int fd;           /* its cgroup directory */
+        bool destroying;
+        bool finished;
+        node_wait_check check;
+        op_done_fn done;
+        void *userdata;
+};
+
+/* Takes FD. Holds N (marking it destroying if asked), checks once, and
+ * either returns the outcome at once or MANAGER_PENDING, after which DONE
+ * is called exactly once (with -ECANCELED if lmctld stops first). */
+int node_wait_start(manager *m, node *n, int fd, bool destroying, int timeout_ms, node_wait_check check,
+                    op_done_fn done, void *userdata, status *st);
+/* Lets go of the node before CHECK removes it. */
+void node_wait_release(node_wait *nw);
+
 /* Reads the directories below FD into N's children (recursively). */
 int adopt(manager *m, node *n, int fd);

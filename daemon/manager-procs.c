@@ -79,28 +79,6 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
         return 0;
 }
 
-typedef struct pause_op {
-        manager *m;
-        node *n;
-        int fd;
-        bool finished;
-        op_done_fn done;
-        void *userdata;
-} pause_op;
-
-static void pause_op_free(void *p) {
-        pause_op *op = p;
-
-        node_release(op->n);
-        if (!op->finished) {
-                status st = { .code = LMCT__V1__CODE__UNAVAILABLE };
-                snprintf(st.msg, sizeof st.msg, "lmctld is shutting down");
-                op->done(op->userdata, -ECANCELED, &st);
-        }
-        close(op->fd);
-        free(op);
-}
-
 static int frozen(int fd) {
         uint64_t v;
         int r = cg_read_key(fd, "cgroup.events", "frozen", &v);
@@ -108,36 +86,24 @@ static int frozen(int fd) {
         return r < 0 ? r : v != 0;
 }
 
-static bool pause_check(watch *w, bool timed_out, void *userdata) {
-        pause_op *op = userdata;
+static int pause_check(node_wait *nw, bool timed_out, status *st) {
         char path[LMCT_NAME_MAX + 1];
-        status st = { 0 };
-        int r = 0;
 
-        (void)w;
-        if (!timed_out && frozen(op->fd) == 0)
-                return false;
-        if (timed_out)
-                r = st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT, "%s did not freeze within %d s",
-                            tree_path(op->n, path, sizeof path), op->m->pause_timeout_ms / 1000);
-        op->finished = true;
-        op->done(op->userdata, r, &st);
-        return true;
+        if (frozen(nw->fd) > 0)
+                return 0;
+        if (!timed_out)
+                return MANAGER_PENDING;
+        return st_fail(st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT, "%s did not freeze within %d s",
+                       tree_path(nw->n, path, sizeof path), nw->m->pause_timeout_ms / 1000);
 }
 
 int manager_pause(manager *m, const char *name, status *st, op_done_fn done, void *userdata) {
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
-        pause_op *op;
-        watch *w;
         node *n;
         int r;
 
-        r = find_node(m, name, false, st, &n);
-        if (r < 0)
-                return r;
-        tree_path(n, path, sizeof path);
-        fd = open_node(m, n, st);
+        fd = open_container(m, name, false, st, &n, path, sizeof path);
         if (fd < 0)
                 return fd;
         r = cg_write(fd, "cgroup.freeze", "1");
@@ -146,23 +112,7 @@ int manager_pause(manager *m, const char *name, status *st, op_done_fn done, voi
         log_info("paused %s", path);
         if (frozen(fd) > 0)
                 return 0;
-        op = calloc(1, sizeof *op);
-        if (!op)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-        *op = (pause_op){ m, n, TAKE_FD(fd), false, done, userdata };
-        node_hold(n);
-        r = watch_events(m->watcher, op->fd, m->pause_timeout_ms, pause_check, op, pause_op_free, &w);
-        if (r < 0) {
-                op->finished = true;
-                pause_op_free(op);
-                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot watch %s: %s", path, strerror(-r));
-        }
-        if (frozen(op->fd) > 0) {
-                op->finished = true;
-                watch_cancel(w);
-                return 0;
-        }
-        return MANAGER_PENDING;
+        return node_wait_start(m, n, TAKE_FD(fd), false, m->pause_timeout_ms, pause_check, done, userdata, st);
 }
 
 int manager_resume(manager *m, const char *name, status *st) {
@@ -171,11 +121,7 @@ int manager_resume(manager *m, const char *name, status *st) {
         node *n;
         int r;
 
-        r = find_node(m, name, false, st, &n);
-        if (r < 0)
-                return r;
-        tree_path(n, path, sizeof path);
-        fd = open_node(m, n, st);
+        fd = open_container(m, name, false, st, &n, path, sizeof path);
         if (fd < 0)
                 return fd;
         r = cg_write(fd, "cgroup.freeze", "0");
@@ -194,15 +140,6 @@ static int signal_pid(pid_t pid, void *userdata) {
         return 0;
 }
 
-static int signal_below(int dirfd, const char *name, void *userdata) {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-        if (fd < 0)
-                return 0;
-        (void)cg_for_each_pid(fd, signal_pid, userdata);
-        return cg_for_each_child(fd, signal_below, userdata);
-}
-
 int manager_kill(manager *m, const char *name, int sig, status *st) {
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
@@ -212,11 +149,7 @@ int manager_kill(manager *m, const char *name, int sig, status *st) {
         if (sig < 1 || sig > SIGRTMAX)
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%d is not a signal number (1..%d)",
                                sig, SIGRTMAX);
-        r = find_node(m, name, false, st, &n);
-        if (r < 0)
-                return r;
-        tree_path(n, path, sizeof path);
-        fd = open_node(m, n, st);
+        fd = open_container(m, name, false, st, &n, path, sizeof path);
         if (fd < 0)
                 return fd;
         if (sig == SIGKILL) {
@@ -226,8 +159,7 @@ int manager_kill(manager *m, const char *name, int sig, status *st) {
                 if (r == 0)
                         goto done;
         }
-        (void)cg_for_each_pid(fd, signal_pid, &sig);
-        (void)cg_for_each_child(fd, signal_below, &sig);
+        (void)cg_for_each_pid_below(fd, signal_pid, &sig);
 done:
         log_info("sent signal %d to %s", sig, path);
         return 0;

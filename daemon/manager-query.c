@@ -91,15 +91,6 @@ static int count_pid(pid_t pid, void *userdata) {
         return 0;
 }
 
-static int count_procs_below(int dirfd, const char *name, void *userdata) {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-        if (fd < 0)
-                return 0;
-        (void)cg_for_each_pid(fd, count_pid, userdata);
-        return cg_for_each_child(fd, count_procs_below, userdata);
-}
-
 static int read_usage(int fd, Lmct__V1__Usage *u) {
         char buf[4096];
         uint64_t v;
@@ -132,8 +123,7 @@ static int read_usage(int fd, Lmct__V1__Usage *u) {
         FILE_U64("pids.current", pids_current);
 #undef FILE_U64
         u->has_processes = true;
-        (void)cg_for_each_pid(fd, count_pid, &u->processes);
-        return cg_for_each_child(fd, count_procs_below, &u->processes);
+        return cg_for_each_pid_below(fd, count_pid, &u->processes);
 }
 
 static int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret) {
@@ -167,17 +157,14 @@ int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, st
         node *n;
         int r;
 
-        r = find_node(m, name, true, st, &n);
-        if (r < 0)
-                return r;
-        fd = open_node(m, n, st);
+        fd = open_container(m, name, true, st, &n, path, sizeof path);
         if (fd < 0)
                 return fd;
         info = malloc(sizeof *info);
         if (!info)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         lmct__v1__container_info__init(info);
-        info->name = strdup(n->parent ? tree_path(n, path, sizeof path) : "/");
+        info->name = strdup(path);
         info->usage = malloc(sizeof *info->usage);
         if (info->usage)
                 lmct__v1__usage__init(info->usage);

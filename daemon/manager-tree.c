@@ -154,10 +154,7 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, stat
         node *n;
         int r;
 
-        r = find_node(m, name, false, st, &n);
-        if (r < 0)
-                return r;
-        fd = open_node(m, n, st);
+        fd = open_container(m, name, false, st, &n, buf, sizeof buf);
         if (fd < 0)
                 return fd;
         r = climits_plan(l, fd, &plan, st);
@@ -171,7 +168,7 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, stat
         r = climits_apply(&plan, fd, plan.n > 1, st);
         if (r < 0)
                 return r;
-        log_info("updated %s", tree_path(n, buf, sizeof buf));
+        log_info("updated %s", buf);
         return 0;
 }
 
@@ -211,69 +208,25 @@ static int remove_node(manager *m, node *n, status *st) {
         return 0;
 }
 
-typedef struct destroy_op {
-        manager *m;
-        node *n;
-        int fd;
-        bool finished;
-        op_done_fn done;
-        void *userdata;
-} destroy_op;
-
-static void destroy_op_free(void *p) {
-        destroy_op *op = p;
-
-        if (op->n) {
-                node_release(op->n);
-                op->n->destroying = false;
-        }
-        if (!op->finished) {
-                status st = { .code = LMCT__V1__CODE__UNAVAILABLE };
-                snprintf(st.msg, sizeof st.msg, "lmctld is shutting down");
-                op->done(op->userdata, -ECANCELED, &st);
-        }
-        close(op->fd);
-        free(op);
-}
-
-static int destroy_finish(destroy_op *op, status *st) {
-        node *n = op->n;
-
-        node_release(n);
-        n->destroying = false;
-        op->n = NULL;
-        op->finished = true;
-        return remove_node(op->m, n, st);
-}
-
-static bool destroy_check(watch *w, bool timed_out, void *userdata) {
-        destroy_op *op = userdata;
-        status st = { 0 };
+static int destroy_check(node_wait *nw, bool timed_out, status *st) {
         char buf[LMCT_NAME_MAX + 1];
-        int r;
+        node *n = nw->n;
 
-        (void)w;
-        if (timed_out) {
-                r = st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT,
-                            "%s still has processes %d s after they were killed", tree_path(op->n, buf, sizeof buf),
-                            op->m->destroy_timeout_ms / 1000);
-                op->finished = true;
-                op->done(op->userdata, r, &st);
-                return true;
+        if (cg_populated(nw->fd) > 0) {
+                if (!timed_out)
+                        return MANAGER_PENDING;
+                return st_fail(st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT,
+                               "%s still has processes %d s after they were killed", tree_path(n, buf, sizeof buf),
+                               nw->m->destroy_timeout_ms / 1000);
         }
-        if (cg_populated(op->fd) > 0)
-                return false;
-        r = destroy_finish(op, &st);
-        op->done(op->userdata, r, &st);
-        return true;
+        node_wait_release(nw);
+        return remove_node(nw->m, n, st);
 }
 
 int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st, op_done_fn done,
                     void *userdata) {
         char buf[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
-        destroy_op *op;
-        watch *w;
         node *n;
         int r, pop;
 
@@ -321,24 +274,9 @@ int manager_destroy(manager *m, const char *name, bool recursive, bool force, st
         if (r < 0)
                 return st_fail(st, st_code_from_errno(r), r, "cannot kill the processes of %s: %s", buf,
                                strerror(-r));
-        op = calloc(1, sizeof *op);
-        if (!op)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-        *op = (destroy_op){ m, n, TAKE_FD(fd), false, done, userdata };
-        node_hold(n);
-        n->destroying = true;
-        r = watch_events(m->watcher, op->fd, m->destroy_timeout_ms, destroy_check, op, destroy_op_free, &w);
-        if (r < 0) {
-                op->finished = true;
-                destroy_op_free(op);
-                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot watch %s: %s", buf, strerror(-r));
-        }
-        /* It may have emptied before the watch was in place. */
-        if (cg_populated(op->fd) == 0) {
-                r = destroy_finish(op, st);
-                watch_cancel(w);
+        r = node_wait_start(m, n, TAKE_FD(fd), true, m->destroy_timeout_ms, destroy_check, done, userdata, st);
+        if (r != MANAGER_PENDING)
                 return r;
-        }
         log_info("destroy %s: killed its processes, waiting for them to exit", buf);
         return MANAGER_PENDING;
 }

@@ -144,6 +144,87 @@ void node_release(node *n) {
                 a->busy--;
 }
 
+int open_container(manager *m, const char *name, bool allow_root, status *st, node **ret, char *path, size_t len) {
+        node *n;
+        int r;
+
+        r = find_node(m, name, allow_root, st, &n);
+        if (r < 0)
+                return r;
+        if (n->parent)
+                tree_path(n, path, len);
+        else
+                snprintf(path, len, "/");
+        *ret = n;
+        return open_node(m, n, st);
+}
+
+void node_wait_release(node_wait *nw) {
+        if (!nw->n)
+                return;
+        node_release(nw->n);
+        if (nw->destroying)
+                nw->n->destroying = false;
+        nw->n = NULL;
+}
+
+static void node_wait_free(void *p) {
+        node_wait *nw = p;
+
+        node_wait_release(nw);
+        if (!nw->finished) {
+                status st = { .code = LMCT__V1__CODE__UNAVAILABLE };
+                snprintf(st.msg, sizeof st.msg, "lmctld is shutting down");
+                nw->done(nw->userdata, -ECANCELED, &st);
+        }
+        close(nw->fd);
+        free(nw);
+}
+
+static bool node_wait_changed(watch *w, bool timed_out, void *userdata) {
+        node_wait *nw = userdata;
+        status st = { 0 };
+        int r;
+
+        (void)w;
+        r = nw->check(nw, timed_out, &st);
+        if (r == MANAGER_PENDING && !timed_out)
+                return false;
+        nw->finished = true;
+        nw->done(nw->userdata, r == MANAGER_PENDING ? -ETIMEDOUT : r, &st);
+        return true;
+}
+
+int node_wait_start(manager *m, node *n, int fd, bool destroying, int timeout_ms, node_wait_check check,
+                    op_done_fn done, void *userdata, status *st) {
+        node_wait *nw;
+        watch *w;
+        int r;
+
+        nw = calloc(1, sizeof *nw);
+        if (!nw) {
+                close(fd);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
+        *nw = (node_wait){ m, n, fd, destroying, false, check, done, userdata };
+        node_hold(n);
+        if (destroying)
+                n->destroying = true;
+        r = watch_events(m->watcher, fd, timeout_ms, node_wait_changed, nw, node_wait_free, &w);
+        if (r < 0) {
+                nw->finished = true;
+                node_wait_free(nw);
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot watch cgroup.events: %s", strerror(-r));
+        }
+        /* The state may have been reached before the watch was in place. */
+        r = check(nw, false, st);
+        if (r == MANAGER_PENDING)
+                return MANAGER_PENDING;
+        nw->finished = true;
+        watch_cancel(w);
+        return r;
+}
+
 struct adopt_ctx {
         manager *m;
         node *n;

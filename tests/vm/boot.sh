@@ -18,6 +18,11 @@ for a in "$@"; do
         case "$a" in *[[:space:],]*) echo "boot.sh: arguments may not hold spaces or commas: '$a'" >&2; exit 2 ;; esac
 done
 cmd=$(IFS=,; echo "$*")
+case "$(cd "$(dirname "$1")" && pwd -P)/" in
+/run/*|/proc/*|/sys/*|/dev/*)
+        echo "boot.sh: $1 lives where the guest mounts its own filesystems (/run, /proc, /sys, /dev)" >&2
+        exit 2 ;;
+esac
 
 kver=$(ls /lib/modules | grep -- '-amd64$' | sort -V | tail -n 1)
 kernel=/boot/vmlinuz-$kver
