@@ -84,31 +84,82 @@ static void die(const char *what, int r) {
         exit(1);
 }
 
+/* One step of the direct path: 0 create (mkdir, three writes), 1 update
+ * (one write), 2 destroy (rmdir). */
+static void direct_step(int rootfd, const char *name, int step, int limits) {
+        int dfd, r;
+
+        if (step == 0) {
+                if (mkdirat(rootfd, name, 0755) < 0)
+                        die("mkdir", -errno);
+                dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (limits && ((r = write_file(dfd, "cpu.max", "50000 100000")) < 0 ||
+                               (r = write_file(dfd, "memory.max", "268435456")) < 0 ||
+                               (r = write_file(dfd, "pids.max", "100")) < 0))
+                        die("write", r);
+                close(dfd);
+        } else if (step == 1) {
+                if (limits) {
+                        dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if ((r = write_file(dfd, "memory.max", "536870912")) < 0)
+                                die("write", r);
+                        close(dfd);
+                }
+        } else if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
+                die("rmdir", -errno);
+}
+
+/* The floor for any daemon: a server process that does the same steps on
+ * a one-byte request over a Unix socket, with no logic of its own. */
+static int floor_server(int rootfd, int limits, pid_t *ret_pid) {
+        int sv[2];
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                die("socketpair", -errno);
+        pid = fork();
+        if (pid == 0) {
+                int msg[2];
+                char name[64];
+                close(sv[0]);
+                while (read(sv[1], msg, sizeof msg) == sizeof msg) {
+                        snprintf(name, sizeof name, "bench-floor-%d", msg[1]);
+                        direct_step(rootfd, name, msg[0], limits);
+                        (void)!write(sv[1], "", 1);
+                }
+                _exit(0);
+        }
+        close(sv[1]);
+        *ret_pid = pid;
+        return sv[0];
+}
+
+static void bench_floor(int fd, int i, double *t[3]) {
+        double at[4];
+        char ok;
+
+        at[0] = now_us();
+        for (int step = 0; step < 3; step++) {
+                int msg[2] = { step, i };
+                (void)!write(fd, msg, sizeof msg);
+                (void)!read(fd, &ok, 1);
+                at[step + 1] = now_us();
+        }
+        for (int k = 0; k < 3; k++)
+                t[k][i] = at[k + 1] - at[k];
+}
+
 static void bench_direct(int rootfd, int i, int limits, double *t[3]) {
         char name[64];
         double a, b, d, e;
-        int dfd, r;
 
         snprintf(name, sizeof name, "bench-direct-%d", i);
         a = now_us();
-        if (mkdirat(rootfd, name, 0755) < 0)
-                die("mkdir", -errno);
-        dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (limits && ((r = write_file(dfd, "cpu.max", "50000 100000")) < 0 ||
-                       (r = write_file(dfd, "memory.max", "268435456")) < 0 ||
-                       (r = write_file(dfd, "pids.max", "100")) < 0))
-                die("write", r);
-        close(dfd);
+        direct_step(rootfd, name, 0, limits);
         b = now_us();
-        if (limits) {
-                dfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if ((r = write_file(dfd, "memory.max", "536870912")) < 0)
-                        die("write", r);
-                close(dfd);
-        }
+        direct_step(rootfd, name, 1, limits);
         d = now_us();
-        if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
-                die("rmdir", -errno);
+        direct_step(rootfd, name, 2, limits);
         e = now_us();
         t[0][i] = b - a, t[1][i] = d - b, t[2][i] = e - d;
 }
@@ -145,7 +196,9 @@ int main(int argc, char **argv) {
         };
         const char *sock = NULL, *rootdir = NULL;
         int limits = 1, iters = 300, scale = 0, dpid = 0, o, r, rootfd;
-        double *t[2][3];
+        double *t[3][3];
+        pid_t floor_pid;
+        int floor_fd;
         lmct_client *c = NULL;
         Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT, up = LMCT__V1__LIMITS__INIT;
         static const char *ops[3] = { "create", "update", "destroy" };
@@ -176,7 +229,7 @@ int main(int argc, char **argv) {
         up.has_memory_max = 1, up.memory_max = 512u << 20;
         if (!limits)
                 up.has_memory_max = 0, up.has_pids_max = 0;
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < 3; s++)
                 for (int k = 0; k < 3; k++)
                         t[s][k] = calloc((size_t)iters, sizeof(double));
         printf("lmct benchmark, %s\n", rootdir);
@@ -184,16 +237,22 @@ int main(int argc, char **argv) {
         if ((r = lmct_create(c, "bench-warm", &l, false)) < 0 || (r = lmct_destroy(c, "bench-warm", false, false)) < 0)
                 die(lmct_client_message(c), r);
 
+        floor_fd = floor_server(rootfd, limits, &floor_pid);
         for (int i = 0; i < iters; i++) {
-                /* Alternate which side goes first: each pays for the kernel's
-                 * asynchronous teardown of the other's last cgroup equally. */
-                for (int side = 0; side < 2; side++) {
-                        if ((side ^ (i & 1)) == 0)
+                /* Rotate which side goes first: each pays for the kernel's
+                 * asynchronous teardown of the others' last cgroups equally. */
+                for (int k = 0; k < 3; k++) {
+                        int side = (k + i) % 3;
+                        if (side == 0)
                                 bench_direct(rootfd, i, limits, t[0]);
+                        else if (side == 1)
+                                bench_floor(floor_fd, i, t[2]);
                         else
                                 bench_lmct(c, i, limits, &l, &up, t[1]);
                 }
         }
+        close(floor_fd);
+        waitpid(floor_pid, NULL, 0);
 
         {
                 double *v = calloc((size_t)iters, sizeof *v), pp = pingpong_us(iters);
@@ -210,19 +269,25 @@ int main(int argc, char **argv) {
         }
         printf("create/update/destroy, %d iterations interleaved, limits: %s\n", iters,
                limits ? "cpu.max memory.max pids.max (update: memory.max)" : "none (structure only)");
-        printf("%-10s %16s %16s %8s\n", "", "direct median", "lmctld median", "ratio");
+        printf("%-10s %14s %14s %14s %10s %10s\n", "(medians)", "direct", "floor server", "lmctld",
+               "vs direct", "vs floor");
         {
-                double tot[2] = { 0, 0 };
+                double tot[3] = { 0, 0, 0 };
                 for (int k = 0; k < 3; k++) {
-                        double m0, m1;
+                        double m0, m1, m2;
                         if (!limits && k == 1)
                                 continue;
                         m0 = median(t[0][k], (size_t)iters);
                         m1 = median(t[1][k], (size_t)iters);
-                        tot[0] += m0, tot[1] += m1;
-                        printf("%-10s %13.1f us %13.1f us %7.2fx\n", ops[k], m0, m1, m1 / m0);
+                        m2 = median(t[2][k], (size_t)iters);
+                        tot[0] += m0, tot[1] += m1, tot[2] += m2;
+                        printf("%-10s %11.1f us %11.1f us %11.1f us %9.2fx %9.2fx\n", ops[k], m0, m2, m1, m1 / m0,
+                               m1 / m2);
                 }
-                printf("%-10s %13.1f us %13.1f us %7.2fx\n", "all three", tot[0], tot[1], tot[1] / tot[0]);
+                printf("%-10s %11.1f us %11.1f us %11.1f us %9.2fx %9.2fx\n", "all three", tot[0], tot[2], tot[1],
+                       tot[1] / tot[0], tot[1] / tot[2]);
+                printf("direct: the syscalls in this process; floor server: the same syscalls in another process,\n"
+                       "asked over a Unix socket (what any daemon pays); lmctld: the same through liblmct.\n");
         }
 
         if (scale > 0) {
@@ -291,7 +356,7 @@ int main(int argc, char **argv) {
         }
         lmct_client_free(c);
         close(rootfd);
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < 3; s++)
                 for (int k = 0; k < 3; k++)
                         free(t[s][k]);
         return 0;
