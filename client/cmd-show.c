@@ -92,6 +92,19 @@ static void print_json(const Lmct__V1__ContainerInfo *info) {
         for (size_t i = 0; i < info->n_children; i++)
                 json_object_array_add(ch, json_object_new_string(info->children[i]));
         json_object_object_add(o, "children", ch);
+        if (info->last_run) {
+                const Lmct__V1__RunResult *rr = info->last_run;
+                struct json_object *lr = json_object_new_object();
+                json_object_object_add(lr, "pid", json_object_new_int(rr->pid));
+                json_object_object_add(lr, "exited", json_object_new_boolean(rr->exited));
+                if (rr->has_exit_code)
+                        json_object_object_add(lr, "exit_code", json_object_new_int(rr->exit_code));
+                if (rr->has_signal)
+                        json_object_object_add(lr, "signal", json_object_new_int(rr->signal));
+                if (rr->log_path)
+                        json_object_object_add(lr, "log", json_object_new_string(rr->log_path));
+                json_object_object_add(o, "last_run", lr);
+        }
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
 }
@@ -137,6 +150,19 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
                 printf("pids        %llu\n", (unsigned long long)u->pids_current);
         printf("processes   %llu\n", (unsigned long long)u->processes);
         printf("state       %s\n", u->frozen ? "frozen" : u->populated ? "running" : "empty");
+        if (info->last_run) {
+                const Lmct__V1__RunResult *rr = info->last_run;
+                printf("last run    pid %d, ", rr->pid);
+                if (!rr->exited)
+                        printf("running");
+                else if (rr->has_signal)
+                        printf("killed by signal %d", rr->signal);
+                else
+                        printf("exited %d", rr->exit_code);
+                if (rr->log_path)
+                        printf(", output in %s", rr->log_path);
+                printf("\n");
+        }
 }
 
 int cmd_show(ctx *c, int argc, char **argv) {

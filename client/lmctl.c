@@ -19,6 +19,10 @@ static const cmd commands[] = {
         { "resume", "NAME", "thaw a paused container", cmd_resume },
         { "kill", "NAME [-s SIG]", "signal every process in a container and below (default KILL)", cmd_kill },
         { "detect", "PID", "tell which container a process is in", cmd_detect },
+        { "run", "NAME [--rm] [-d] [--isolate LIST] [--hostname H] [--rootfs DIR] [-e K=V]... [--cwd DIR] [--user UID[:GID]] [LIMITS] -- CMD [ARG...]",
+          "run a command in a container (created if missing), with the caller's stdio; exits with its status", cmd_run },
+        { "exec", "NAME [-e K=V]... [--cwd DIR] -- CMD [ARG...]",
+          "run a further command in the namespaces of a container's running command", cmd_exec },
         { "version", "", "client, daemon and protocol versions", cmd_version },
 };
 
@@ -26,8 +30,12 @@ static void help(FILE *f) {
         fprintf(f, "Usage: lmctl [--socket PATH] [--json] VERB [ARGS]\n"
                    "Named, nested containers on cgroup v2, served by lmctld.\n\nVerbs:\n");
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-                fprintf(f, "  %-8s %-20s %s\n", commands[i].name, commands[i].args, commands[i].summary);
-        fprintf(f, "\nLimits (create, update):\n" LIMIT_OPTS_HELP
+                if (strlen(commands[i].args) > 20)
+                        fprintf(f, "  %-8s %s\n  %-8s %-20s %s\n", commands[i].name, commands[i].args, "", "",
+                                commands[i].summary);
+                else
+                        fprintf(f, "  %-8s %-20s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+        fprintf(f, "\nLimits (create, update, run):\n" LIMIT_OPTS_HELP
                    "\nOptions:\n"
                    "  -s, --socket PATH  lmctld's socket (default $%s, else %s)\n"
                    "  -j, --json         machine-readable output\n"
@@ -42,7 +50,7 @@ void cmd_usage(const char *verb) {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
                 if (strcmp(commands[i].name, verb) == 0) {
                         fprintf(stderr, "Usage: lmctl %s %s\n", verb, commands[i].args);
-                        if (strcmp(verb, "create") == 0 || strcmp(verb, "update") == 0)
+                        if (strcmp(verb, "create") == 0 || strcmp(verb, "update") == 0 || strcmp(verb, "run") == 0)
                                 fprintf(stderr, "Limits:\n" LIMIT_OPTS_HELP);
                 }
 }

@@ -77,3 +77,5 @@ int cmd_pause(ctx *c, int argc, char **argv);
 int cmd_resume(ctx *c, int argc, char **argv);
 int cmd_kill(ctx *c, int argc, char **argv);
 int cmd_detect(ctx *c, int argc, char **argv);
+int cmd_run(ctx *c, int argc, char **argv);
+int cmd_exec(ctx *c, int argc, char **argv);

@@ -242,3 +242,14 @@ void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc) {
                 }
         }
 }
+
+bool climits_any(const Lmct__V1__Limits *l) {
+        if (!l)
+                return false;
+        if (l->has_cpu_millis || l->has_cpu_period_us || l->cpuset_cpus)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++)
+                if (HAS(l, &simple_limits[i]))
+                        return true;
+        return false;
+}

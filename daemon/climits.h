@@ -40,3 +40,5 @@ int climits_read(int dirfd, Lmct__V1__Limits **ret);
 void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc);
 
 Lmct__V1__Limits *climits_new(void);
+/* Whether L names any limit at all. */
+bool climits_any(const Lmct__V1__Limits *l);

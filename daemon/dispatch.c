@@ -7,6 +7,7 @@
 
 #include "lmct-client.h"
 #include "log.h"
+#include "runs.h"
 #include "util.h"
 
 /* A request being answered; outlives the call for operations that wait. */
@@ -195,6 +196,35 @@ static int h_detect(manager *m, const Lmct__V1__Request *req, call *cl, status *
         return 0;
 }
 
+static int h_run(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        int r;
+
+        NEED(run);
+        r = runs_start(m, cl->c, req->id, req->run, &cl->resp->run, st);
+        if (r >= 0)
+                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_RUN;
+        return r;
+}
+
+static int h_exec(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        int r;
+
+        NEED(exec);
+        r = runs_exec(m, cl->c, req->id, req->exec, &cl->resp->run, st);
+        if (r >= 0)
+                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_RUN;
+        return r;
+}
+
+static int h_signal(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        NEED(signal);
+        return runs_signal(m, cl->c, req->signal->run_id, req->signal->signal, st);
+}
+
+void dispatch_conn_closed(conn *c) {
+        runs_conn_closed(conn_manager(c), c);
+}
+
 static const struct verb {
         const char *name;
         handler_fn fn;
@@ -212,6 +242,9 @@ static const struct verb {
         V(RESUME, "resume", h_resume),
         V(KILL, "kill", h_kill),
         V(DETECT, "detect", h_detect),
+        V(RUN, "run", h_run),
+        V(EXEC, "exec", h_exec),
+        V(SIGNAL, "signal", h_signal),
 #undef V
 };
 

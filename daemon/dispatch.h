@@ -9,5 +9,8 @@
 /* Answers REQ on C, now or (for operations that wait) later. */
 void dispatch(conn *c, manager *m, const Lmct__V1__Request *req);
 
+/* C has gone: commands it started and waits for are dealt with. */
+void dispatch_conn_closed(conn *c);
+
 /* A response with ID and ST's code and message (ST NULL: OK). */
 Lmct__V1__Response *response_new(uint64_t id, const status *st);

@@ -15,6 +15,7 @@
 #include "lmct-name.h"
 #include "log.h"
 #include "manager.h"
+#include "runs.h"
 #include "server.h"
 #include "util.h"
 
@@ -28,6 +29,8 @@ static void usage(FILE *f) {
                 "  -r, --cgroup-root DIR   own the cgroup v2 directory DIR (default %s);\n"
                 "                          created if missing; containers are its subdirectories\n"
                 "  -d, --max-depth N       refuse names deeper than N (1..%d, default %d)\n"
+                "  -l, --log-dir DIR       output of detached commands when no journal runs\n"
+                "                          (default /var/log/lmct)\n"
                 "  -v, --verbose           log debug messages too\n"
                 "  -q, --quiet             log warnings and errors only\n"
                 "  -h, --help              show this help\n"
@@ -89,13 +92,14 @@ int main(int argc, char **argv) {
                 { "socket", required_argument, NULL, 's' },
                 { "cgroup-root", required_argument, NULL, 'r' },
                 { "max-depth", required_argument, NULL, 'd' },
+                { "log-dir", required_argument, NULL, 'l' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        const char *socket_path = NULL, *root = CGROUP_ROOT_DEFAULT;
+        const char *socket_path = NULL, *root = CGROUP_ROOT_DEFAULT, *log_dir = "/var/log/lmct";
         unsigned max_depth = LMCT_NAME_DEPTH_MAX;
         struct event_base *base = NULL;
         struct event *sigterm = NULL, *sigint = NULL;
@@ -103,7 +107,7 @@ int main(int argc, char **argv) {
         server *srv = NULL;
         int c, fd, r = 1;
 
-        while ((c = getopt_long(argc, argv, "s:r:d:vqhV", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:r:d:l:vqhV", opts, NULL)) >= 0) {
                 switch (c) {
                 case 's': socket_path = optarg; break;
                 case 'r': root = optarg; break;
@@ -117,6 +121,7 @@ int main(int argc, char **argv) {
                         max_depth = (unsigned)v;
                         break;
                 }
+                case 'l': log_dir = optarg; break;
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'q': log_max_level = LOG_WARNING; break;
                 case 'h': usage(stdout); return 0;
@@ -138,6 +143,9 @@ int main(int argc, char **argv) {
         if (!base)
                 goto out;
         if (manager_new(base, root, max_depth, &m) < 0)
+                goto out;
+        m->log_dir = strdup(log_dir);
+        if (!m->log_dir)
                 goto out;
         fd = listen_on(socket_path);
         if (fd < 0)
@@ -161,6 +169,8 @@ out:
                 event_free(sigterm);
         if (sigint)
                 event_free(sigint);
+        if (m)
+                runs_free_all(m);
         server_free(srv);
         manager_free(m);
         if (base)

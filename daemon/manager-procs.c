@@ -164,3 +164,42 @@ done:
         log_info("sent signal %d to %s", sig, path);
         return 0;
 }
+
+int manager_leaf_fd(manager *m, const char *name, status *st) {
+        char path[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int fd = -1;
+        int leaf;
+        node *n;
+
+        fd = open_container(m, name, false, st, &n, path, sizeof path);
+        if (fd < 0)
+                return fd;
+        if (mkdirat(fd, LMCT_LEAF, 0755) < 0 && errno != EEXIST)
+                return st_fail(st, st_code_from_errno(negerrno()), negerrno(), "cannot create the leaf of %s: %s",
+                               path, strerror(errno));
+        leaf = openat(fd, LMCT_LEAF, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (leaf < 0)
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot open the leaf of %s: %s", path,
+                               strerror(errno));
+        return leaf;
+}
+
+int manager_exists(manager *m, const char *name, status *st) {
+        const char *norm;
+        int r = check_name(m, name, false, st, &norm);
+
+        if (r < 0)
+                return r;
+        return tree_lookup(m->root, norm, NULL, NULL) != NULL;
+}
+
+void manager_set_last_run(manager *m, const char *name, const run_status *rs) {
+        node *n = tree_lookup(m->root, name, NULL, NULL);
+
+        if (!n)
+                return;
+        if (!n->last_run)
+                n->last_run = malloc(sizeof *n->last_run);
+        if (n->last_run)
+                *n->last_run = *rs;
+}

@@ -183,6 +183,27 @@ int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, st
                 r = effective_limits(m, n, info->configured, fd, &info->effective);
         if (r >= 0)
                 r = read_usage(fd, info->usage);
+        if (r >= 0 && n->last_run) {
+                Lmct__V1__RunResult *rr = malloc(sizeof *rr);
+                if (!rr)
+                        r = -ENOMEM;
+                else {
+                        lmct__v1__run_result__init(rr);
+                        info->last_run = rr;
+                        rr->has_pid = true;
+                        rr->pid = n->last_run->pid;
+                        rr->has_exited = true;
+                        rr->exited = n->last_run->exited;
+                        if (n->last_run->exited) {
+                                rr->has_exit_code = !n->last_run->signal;
+                                rr->exit_code = n->last_run->exit_code;
+                                rr->has_signal = n->last_run->signal != 0;
+                                rr->signal = n->last_run->signal;
+                        }
+                        if (n->last_run->log_path[0])
+                                rr->log_path = strdup(n->last_run->log_path);
+                }
+        }
         if (r < 0) {
                 lmct__v1__container_info__free_unpacked(info, NULL);
                 return st_fail(st, st_code_from_errno(r), r, "cannot read %s: %s", info->name, strerror(-r));

@@ -416,6 +416,7 @@ manager *manager_free(manager *m) {
                 close(m->rootfd);
         free(m->root_path);
         free(m->root_cgpath);
+        free(m->log_dir);
         free(m);
         return NULL;
 }

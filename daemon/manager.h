@@ -29,6 +29,8 @@ typedef struct manager {
         unsigned max_depth;
         int destroy_timeout_ms;
         int pause_timeout_ms;
+        struct run *runs;      /* commands lmctld started and still tracks */
+        char *log_dir;         /* detached output when no journal runs */
 } manager;
 
 /* Called when a pending operation ends: R is 0 or a negative errno, ST the
@@ -51,3 +53,10 @@ int manager_pause(manager *m, const char *name, status *st, op_done_fn done, voi
 int manager_resume(manager *m, const char *name, status *st);
 int manager_kill(manager *m, const char *name, int sig, status *st);
 int manager_detect(manager *m, pid_t pid, char **ret_name, status *st);
+
+/* Opens the leaf of container NAME (creating it) for starting processes. */
+int manager_leaf_fd(manager *m, const char *name, status *st);
+/* Whether NAME exists (after validation; INVALID_ARGUMENT otherwise). */
+int manager_exists(manager *m, const char *name, status *st);
+/* Records how the last command in NAME went. */
+void manager_set_last_run(manager *m, const char *name, const run_status *rs);

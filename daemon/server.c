@@ -18,6 +18,8 @@
 /* Past this much unsent output, stop reading the client's requests. */
 #define OUTPUT_HIGH (4u << 20)
 #define CONNECTIONS_MAX 1024
+/* Descriptors a client may have in flight (run passes three). */
+#define CONN_FDS_MAX 12
 
 struct conn {
         server *srv;
@@ -32,6 +34,8 @@ struct conn {
         bool paused;       /* reading stopped until the client reads its answers */
         pid_t pid;
         uid_t uid;
+        int fds[CONN_FDS_MAX];   /* received with SCM_RIGHTS, not yet claimed */
+        size_t n_fds;
 };
 
 struct server {
@@ -57,12 +61,32 @@ void conn_peer(const conn *c, pid_t *pid, uid_t *uid) {
         *uid = c->uid;
 }
 
+int conn_take_fds(conn *c, int *fds, size_t n) {
+        if (c->n_fds < n)
+                return -EBADF;
+        memcpy(fds, c->fds, n * sizeof *fds);
+        memmove(c->fds, c->fds + n, (c->n_fds - n) * sizeof *fds);
+        c->n_fds -= n;
+        return 0;
+}
+
+manager *conn_manager(const conn *c) {
+        return c->srv->m;
+}
+
+bool conn_alive(const conn *c) {
+        return !c->dead;
+}
+
 static void conn_close(conn *c) {
         server *srv = c->srv;
 
         if (c->dead)
                 return;
         c->dead = true;
+        while (c->n_fds > 0)
+                close(c->fds[--c->n_fds]);
+        dispatch_conn_closed(c);
         event_free(c->ev_read);
         event_free(c->ev_write);
         evbuffer_free(c->in);
@@ -209,9 +233,39 @@ static void process_input(conn *c) {
         }
 }
 
+/* Keeps descriptors that came with the bytes; too many closes the client. */
+static int take_rights(conn *c, struct msghdr *mh) {
+        int r = 0;
+
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                size_t n;
+                int *fds;
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                fds = (int *)CMSG_DATA(cm);
+                for (size_t i = 0; i < n; i++) {
+                        if (c->n_fds < CONN_FDS_MAX)
+                                c->fds[c->n_fds++] = fds[i];
+                        else {
+                                close(fds[i]);
+                                r = -EMFILE;
+                        }
+                }
+        }
+        return (mh->msg_flags & MSG_CTRUNC) ? -EMFILE : r;
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg) {
         conn *c = arg;
         struct evbuffer_iovec v;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * CONN_FDS_MAX)];
+        } control;
+        struct iovec iov;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
         ssize_t n;
 
         (void)what;
@@ -219,11 +273,18 @@ static void on_readable(evutil_socket_t fd, short what, void *arg) {
                 conn_close(c);
                 return;
         }
-        n = read(fd, v.iov_base, v.iov_len);
+        iov.iov_base = v.iov_base;
+        iov.iov_len = v.iov_len;
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                         return;
                 conn_close(c);
+                return;
+        }
+        if (take_rights(c, &mh) < 0) {
+                protocol_error(c, "more than %d file descriptors sent at once", CONN_FDS_MAX);
+                conn_flush(c);
                 return;
         }
         v.iov_len = (size_t)n;

@@ -1,6 +1,8 @@
 /* The socket side of lmctld: connections, frames, answers. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,5 +21,11 @@ unsigned server_connections(const server *srv);
 void conn_send(conn *c, Lmct__V1__Response *resp);
 conn *conn_ref(conn *c);
 void conn_unref(conn *c);
+/* Claims the N oldest descriptors the client sent (SCM_RIGHTS); -EBADF if
+ * fewer came. The caller owns them. */
+int conn_take_fds(conn *c, int *fds, size_t n);
+bool conn_alive(const conn *c);
+manager *conn_manager(const conn *c);
+
 /* The peer's credentials, taken from the kernel at accept. */
 void conn_peer(const conn *c, pid_t *pid, uid_t *uid);

@@ -26,6 +26,7 @@ node *tree_free(node *n) {
                 tree_free(n->children[i]);
         free(n->children);
         free(n->name);
+        free(n->last_run);
         free(n);
         return NULL;
 }

@@ -7,6 +7,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* How the last command lmctld started in a container went. */
+typedef struct run_status {
+        int pid;
+        bool exited;
+        int exit_code;
+        int signal;
+        char log_path[4096];
+} run_status;
+
 typedef struct node node;
 struct node {
         char *name;              /* last component; "" for the root */
@@ -17,6 +26,7 @@ struct node {
         unsigned depth;
         unsigned busy;           /* operations waiting on it (destroy -f) */
         bool destroying;
+        run_status *last_run;
 };
 
 node *tree_new_root(void);

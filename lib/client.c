@@ -98,20 +98,6 @@ const char *lmct_code_name(Lmct__V1__Code code) {
         return v ? v->name : "UNKNOWN";
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negerrno();
-                }
-                p += k;
-                n -= (size_t)k;
-        }
-        return 0;
-}
-
 /* Makes at least WANT bytes available in the receive buffer (WANT <= RBUF_SIZE). */
 static int fill(lmct_client *c, size_t want) {
         if (c->rend - c->rstart >= want)
@@ -151,12 +137,17 @@ static int read_all(lmct_client *c, uint8_t *p, size_t n) {
         return 0;
 }
 
-int lmct_send(lmct_client *c, Lmct__V1__Request *req) {
+int lmct_send_fds(lmct_client *c, Lmct__V1__Request *req, const int *fds, size_t n_fds) {
         uint8_t hdr[LMCT_VARINT_MAX];
         _cleanup_free_ uint8_t *buf = NULL;
-        size_t len, h;
-        int r;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * 8)];
+        } control;
+        size_t len, h, off = 0;
 
+        if (n_fds > 8)
+                return -EINVAL;
         if (!req->has_id || req->id == 0) {
                 req->has_id = true;
                 req->id = c->next_id++;
@@ -171,10 +162,44 @@ int lmct_send(lmct_client *c, Lmct__V1__Request *req) {
                 return -ENOMEM;
         memcpy(buf, hdr, h);
         lmct__v1__request__pack(req, buf + h);
-        r = write_all(c->fd, buf, h + len);
-        if (r < 0)
-                return set_error(c, LMCT__V1__CODE__UNAVAILABLE, r, "sending to lmctld: %s", strerror(-r));
+        while (off < h + len) {
+                struct iovec iov = { buf + off, h + len - off };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t k;
+
+                if (off == 0 && n_fds > 0) {
+                        struct cmsghdr *cm;
+                        memset(&control, 0, sizeof control);
+                        mh.msg_control = &control;
+                        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                        cm = CMSG_FIRSTHDR(&mh);
+                        cm->cmsg_level = SOL_SOCKET;
+                        cm->cmsg_type = SCM_RIGHTS;
+                        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+                }
+                k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+                if (k < 0) {
+                        int r = negerrno();
+                        if (r == -EINTR)
+                                continue;
+                        return set_error(c, LMCT__V1__CODE__UNAVAILABLE, r, "sending to lmctld: %s", strerror(-r));
+                }
+                off += (size_t)k;
+        }
         return 0;
+}
+
+int lmct_send(lmct_client *c, Lmct__V1__Request *req) {
+        return lmct_send_fds(c, req, NULL, 0);
+}
+
+int lmct_client_fd(const lmct_client *c) {
+        return c->fd;
+}
+
+bool lmct_client_buffered(const lmct_client *c) {
+        return c->rend > c->rstart;
 }
 
 int lmct_recv(lmct_client *c, lmct_response **ret) {

@@ -36,6 +36,13 @@ const char *lmct_code_name(Lmct__V1__Code code);
 /* Pipelining: send a request (its id is set if 0) and read answers in the
  * order the daemon sends them. */
 int lmct_send(lmct_client *c, Lmct__V1__Request *req);
+/* The same, passing N_FDS descriptors with the frame (SCM_RIGHTS): run and
+ * exec take the caller's stdin, stdout and stderr this way. */
+int lmct_send_fds(lmct_client *c, Lmct__V1__Request *req, const int *fds, size_t n_fds);
+/* For callers that wait on the socket with poll(): its fd, and whether
+ * answers are already buffered (poll would not report them). */
+int lmct_client_fd(const lmct_client *c);
+bool lmct_client_buffered(const lmct_client *c);
 int lmct_recv(lmct_client *c, lmct_response **ret);
 /* One request, wait for its answer; a non-OK status is returned as an errno. */
 int lmct_call(lmct_client *c, Lmct__V1__Request *req, lmct_response **ret);

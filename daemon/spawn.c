@@ -1,0 +1,253 @@
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <grp.h>
+
+#include "util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* What the child reports through the error pipe before exec. */
+struct child_error {
+        int err;
+        int exec_failed;
+        char step[96];
+};
+
+static void child_fail(int pipefd, int err, int exec_failed, const char *step) {
+        struct child_error ce = { .err = err, .exec_failed = exec_failed };
+
+        snprintf(ce.step, sizeof ce.step, "%s", step);
+        (void)!write(pipefd, &ce, sizeof ce);
+        _exit(exec_failed ? (err == ENOENT ? 127 : 126) : 125);
+}
+
+#define CHECK(expr, step)                                    \
+        do {                                                 \
+                if ((expr) < 0)                              \
+                        child_fail(errpipe, errno, 0, step); \
+        } while (0)
+
+static const char *find_path(char *const *envp) {
+        for (char *const *e = envp; e && *e; e++)
+                if (strncmp(*e, "PATH=", 5) == 0)
+                        return *e + 5;
+        return DEFAULT_PATH;
+}
+
+/* execve with a PATH search in the command's own environment. */
+static int exec_search(char *const *argv, char *const *envp) {
+        const char *path = find_path(envp), *p;
+        int saved = ENOENT;
+        char buf[4096];
+
+        if (strchr(argv[0], '/')) {
+                execve(argv[0], argv, envp);
+                return -errno;
+        }
+        for (p = path; ; ) {
+                size_t len = strcspn(p, ":");
+                if (len + strlen(argv[0]) + 2 < sizeof buf) {
+                        snprintf(buf, sizeof buf, "%.*s%s%s", (int)len, p, len ? "/" : "", argv[0]);
+                        execve(buf, argv, envp);
+                        if (errno != ENOENT && errno != ENOTDIR)
+                                saved = errno;
+                }
+                if (!p[len])
+                        break;
+                p += len + 1;
+        }
+        return -saved;
+}
+
+/* Minimal /dev for a new root: bind the host's harmless nodes. */
+static int setup_dev(void) {
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+        if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+                return -1;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                char host[64], here[64];
+                int fd;
+                snprintf(host, sizeof host, "/dev/%s", nodes[i]);
+                snprintf(here, sizeof here, "dev/%s", nodes[i]);
+                fd = open(here, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+                if (fd < 0)
+                        return -1;
+                close(fd);
+                if (mount(host, here, NULL, MS_BIND, NULL) < 0)
+                        return -1;
+        }
+        (void)mkdir("dev/pts", 0755);
+        (void)mkdir("dev/shm", 01777);
+        (void)symlink("/proc/self/fd", "dev/fd");
+        (void)symlink("/proc/self/fd/0", "dev/stdin");
+        (void)symlink("/proc/self/fd/1", "dev/stdout");
+        (void)symlink("/proc/self/fd/2", "dev/stderr");
+        return 0;
+}
+
+static void child_rootfs(const spawn_spec *sp, int errpipe) {
+        CHECK(mount(sp->rootfs, sp->rootfs, NULL, MS_BIND | MS_REC, NULL), "bind-mount the root directory");
+        CHECK(chdir(sp->rootfs), "enter the root directory");
+        (void)mkdir("proc", 0555);
+        (void)mkdir("dev", 0755);
+        (void)mkdir("sys", 0555);
+        CHECK(mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc");
+        CHECK(setup_dev(), "set up /dev");
+        if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+                CHECK(mount("/sys", "sys", NULL, MS_BIND | MS_REC | MS_RDONLY, NULL), "mount /sys");
+        CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root");
+        CHECK(umount2(".", MNT_DETACH), "detach the old root");
+        CHECK(chdir("/"), "chdir /");
+}
+
+static void child_loopback_up(int errpipe) {
+        struct ifreq ifr = { 0 };
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        CHECK(fd, "open a socket for loopback");
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+        CHECK(ioctl(fd, SIOCGIFFLAGS, &ifr), "read loopback flags");
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        CHECK(ioctl(fd, SIOCSIFFLAGS, &ifr), "bring loopback up");
+        close(fd);
+}
+
+static void child(const spawn_spec *sp, int errpipe) {
+        sigset_t all;
+        int fds[3];
+        int r;
+
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int s = 1; s < NSIG; s++)
+                signal(s, SIG_DFL);
+        if (sp->join_pidfd >= 0)
+                CHECK(setns(sp->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
+                      "join the namespaces of the container's command");
+        if (sp->ns_flags & CLONE_NEWNS)
+                CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make mounts private");
+        if (sp->rootfs)
+                child_rootfs(sp, errpipe);
+        else if ((sp->ns_flags & (CLONE_NEWPID | CLONE_NEWNS)) == (CLONE_NEWPID | CLONE_NEWNS))
+                CHECK(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount a fresh /proc");
+        if (!sp->rootfs && (sp->ns_flags & (CLONE_NEWNET | CLONE_NEWNS)) == (CLONE_NEWNET | CLONE_NEWNS)) {
+                /* sysfs shows the network namespace of whoever mounted it. */
+                CHECK(mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL),
+                      "mount a fresh /sys");
+                if (sp->ns_flags & CLONE_NEWCGROUP)
+                        (void)mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        }
+        if (sp->ns_flags & CLONE_NEWUTS && sp->hostname)
+                CHECK(sethostname(sp->hostname, strlen(sp->hostname)), "set the hostname");
+        if (sp->ns_flags & CLONE_NEWNET)
+                child_loopback_up(errpipe);
+        if (sp->cwd)
+                CHECK(chdir(sp->cwd), "change to the working directory");
+        if (sp->set_user) {
+                CHECK(setgroups(0, NULL), "drop supplementary groups");
+                CHECK(setresgid(sp->gid, sp->gid, sp->gid), "set the group");
+                CHECK(setresuid(sp->uid, sp->uid, sp->uid), "set the user");
+        }
+        /* stdio: move out of the way of 0-2 first, then into place. */
+        for (int i = 0; i < 3; i++) {
+                fds[i] = fcntl(sp->stdio[i], F_DUPFD_CLOEXEC, 3);
+                CHECK(fds[i], "take the standard descriptors");
+        }
+        for (int i = 0; i < 3; i++)
+                CHECK(dup2(fds[i], i), "install the standard descriptors");
+        syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+        r = exec_search(sp->argv, sp->envp);
+        child_fail(errpipe, -r, 1, sp->argv[0]);
+}
+
+int spawn_process(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen) {
+        struct clone_args args = { 0 };
+        struct child_error ce;
+        int pipefd[2], pidfd = -1, self_pidns = -1;
+        ssize_t n;
+        long pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return negerrno();
+        if (sp->join_pidfd >= 0) {
+                /* Children created from now on are born in the target's pid
+                 * namespace; lmctld itself stays where it is. */
+                self_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                if (self_pidns < 0 || setns(sp->join_pidfd, CLONE_NEWPID) < 0) {
+                        int r = negerrno();
+                        if (self_pidns >= 0)
+                                close(self_pidns);
+                        close(pipefd[0]);
+                        close(pipefd[1]);
+                        snprintf(err, errlen, "cannot join the pid namespace of the container's command: %s",
+                                 strerror(-r));
+                        return r;
+                }
+        }
+        args.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | (uint64_t)sp->ns_flags;
+        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)sp->cgroup_fd;
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid != 0 && self_pidns >= 0) {
+                int e = errno;
+                (void)setns(self_pidns, CLONE_NEWPID);
+                close(self_pidns);
+                errno = e;
+        }
+        if (pid < 0) {
+                int r = negerrno();
+                close(pipefd[0]);
+                close(pipefd[1]);
+                snprintf(err, errlen, "clone3 into the container's cgroup: %s%s", strerror(-r),
+                         r == -ENOSYS || r == -E2BIG ? " (Linux 5.7 or later is needed)" : "");
+                return r;
+        }
+        if (pid == 0) {
+                close(pipefd[0]);
+                child(sp, pipefd[1]);
+        }
+        close(pipefd[1]);
+        /* Bounded: the child only sets up and executes. */
+        do
+                n = read(pipefd[0], &ce, sizeof ce);
+        while (n < 0 && errno == EINTR);
+        close(pipefd[0]);
+        if (n == sizeof ce) {
+                waitpid((pid_t)pid, NULL, 0);
+                close(pidfd);
+                ce.step[sizeof ce.step - 1] = '\0';
+                if (ce.exec_failed) {
+                        snprintf(err, errlen, "%s: %s", ce.step,
+                                 ce.err == ENOENT ? "command not found" : strerror(ce.err));
+                        return ce.err == ENOENT ? 127 : 126;
+                }
+                snprintf(err, errlen, "cannot %s: %s", ce.step, strerror(ce.err));
+                return -ce.err;
+        }
+        *ret_pid = (pid_t)pid;
+        *ret_pidfd = pidfd;
+        return 0;
+}

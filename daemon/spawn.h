@@ -1,0 +1,28 @@
+/* Starting a command inside a cgroup, in new namespaces if asked: clone3
+ * with CLONE_INTO_CGROUP, so it never runs anywhere else. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct spawn_spec {
+        char *const *argv;      /* NULL-terminated; argv[0] is looked up in PATH */
+        char *const *envp;      /* NULL-terminated */
+        const char *cwd;        /* NULL: "/" */
+        bool set_user;
+        uid_t uid;
+        gid_t gid;
+        int ns_flags;           /* CLONE_NEW{PID,NS,UTS,IPC,NET,CGROUP} */
+        const char *hostname;   /* with CLONE_NEWUTS */
+        const char *rootfs;     /* NULL: the host's root */
+        int cgroup_fd;          /* the cgroup to start in */
+        int stdio[3];
+        int join_pidfd;         /* -1, or a process whose namespaces to join (exec) */
+} spawn_spec;
+
+/* Starts SP. Returns 0 with the pid and a pidfd once the command was
+ * executed; or a negative errno for a failure of lmctld's own, with ERR
+ * naming the step; or a positive 126/127 when the command itself could
+ * not be executed (as shells report it), with ERR saying why. */
+int spawn_process(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);
