@@ -66,15 +66,20 @@ static int parse_user(ctx *c, const char *s, Lmct__V1__RunRequest *rq) {
 
 /* Sends REQ with the caller's stdio, forwards signals, and returns the
  * command's exit status as lmctl's: its code, or 128 + the signal. */
-static int wait_for(ctx *c, Lmct__V1__Request *req, const char *name, bool detach) {
+/* Blocked from the start: a signal that comes early is forwarded too. */
+static int block_forwarded(void) {
         sigset_t mask;
-        int sfd, r, fds[3] = { 0, 1, 2 };
 
         sigemptyset(&mask);
         for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
                 sigaddset(&mask, forwarded[i]);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+static int wait_for(ctx *c, Lmct__V1__Request *req, const char *name, bool detach, int sfd) {
+        int r, fds[3] = { 0, 1, 2 };
+
         r = lmct_send_fds(c->client, req, fds, detach ? 0 : 3);
         if (r < 0)
                 return call_failed(c, name, r);
@@ -169,6 +174,8 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
         bool any_limit = false;
         int o, idx, r = 0;
 
+        int sfd = block_forwarded();
+
         if (!env)
                 return EXIT_FAILURE_;
         memcpy(opts + 11, limit_options, 12 * sizeof *opts);
@@ -248,7 +255,7 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
                 req.verb_case = LMCT__V1__REQUEST__VERB_EXEC;
                 req.exec = &ex;
         }
-        r = wait_for(c, &req, argv[optind], rq.detach);
+        r = wait_for(c, &req, argv[optind], rq.detach, sfd);
 out:
         free(l.cpuset_cpus);
         free(env);

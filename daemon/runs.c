@@ -356,6 +356,11 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
                             "%s already exists; run --rm makes a container of its own", name);
                 goto out;
         }
+        if (!exists && !rq->remove) {
+                r = st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT,
+                            "%s does not exist (create it first, or run --rm to make one for this command)", name);
+                goto out;
+        }
         if (!exists) {
                 r = manager_create(m, name, rq->limits, false, st);
                 if (r < 0)
@@ -473,6 +478,7 @@ int runs_exec(manager *m, conn *c, uint64_t id, const Lmct__V1__ExecRequest *rq,
         sp.cwd = rq->cwd ? rq->cwd : "/";
         sp.cgroup_fd = cgfd;
         sp.join_pidfd = target->pidfd;
+        sp.join_pid = target->pid;
         memcpy(sp.stdio, fds, sizeof fds);
         r = start(m, c, id, name, &sp, false, false, true, &rs, ret, st);
 out:

@@ -143,9 +143,22 @@ static void child(const spawn_spec *sp, int errpipe) {
         sigprocmask(SIG_SETMASK, &all, NULL);
         for (int s = 1; s < NSIG; s++)
                 signal(s, SIG_DFL);
-        if (sp->join_pidfd >= 0)
+        if (sp->join_pidfd >= 0) {
+                /* Joining a mount namespace puts us at its root mount, which
+                 * need not be the command's root (pivot_root, chroot): take
+                 * that from the command itself, as nsenter does. */
+                char path[64];
+                int rootfd;
+                snprintf(path, sizeof path, "/proc/%d/root", (int)sp->join_pid);
+                rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                CHECK(rootfd, "open the root of the container's command");
                 CHECK(setns(sp->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
                       "join the namespaces of the container's command");
+                CHECK(fchdir(rootfd), "enter the root of the container's command");
+                CHECK(chroot("."), "enter the root of the container's command");
+                CHECK(chdir("/"), "chdir /");
+                close(rootfd);
+        }
         if (sp->ns_flags & CLONE_NEWNS)
                 CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make mounts private");
         if (sp->rootfs)

@@ -19,6 +19,7 @@ typedef struct spawn_spec {
         int cgroup_fd;          /* the cgroup to start in */
         int stdio[3];
         int join_pidfd;         /* -1, or a process whose namespaces to join (exec) */
+        pid_t join_pid;         /* that process, for its root directory */
 } spawn_spec;
 
 /* Starts SP. Returns 0 with the pid and a pidfd once the command was

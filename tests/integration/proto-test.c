@@ -364,6 +364,41 @@ static void test_limits_on_wire(void) {
         lmct_client_free(c);
 }
 
+/* run without the caller's descriptors: refused, nothing started. */
+static void test_run_without_fds(void) {
+        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
+        Lmct__V1__RunRequest rq = LMCT__V1__RUN_REQUEST__INIT;
+        char *args[] = { "true" };
+        lmct_client *c = NULL;
+        lmct_response *resp = NULL;
+        int r;
+
+        if (lmct_connect(sock_path, &c) < 0) {
+                result(0, "connect", "cannot connect");
+                return;
+        }
+        req.verb_case = LMCT__V1__REQUEST__VERB_RUN;
+        req.run = &rq;
+        rq.name = "nofds";
+        rq.has_remove = rq.remove = 1;
+        rq.args = args;
+        rq.n_args = 1;
+        r = lmct_call(c, &req, &resp);
+        result(r == -EINVAL && strstr(lmct_client_message(c), "stdin, stdout and stderr"),
+               "run without stdin, stdout and stderr descriptors gets INVALID_ARGUMENT", "r=%d: %s", r,
+               lmct_client_message(c));
+        lmct_response_free(resp);
+        rq.n_args = 0;
+        r = lmct_send_fds(c, &req, (int[]){ 0, 1, 2 }, 3);
+        if (r == 0)
+                r = lmct_recv(c, &resp);
+        result(r == 0 && resp->status && resp->status->code == LMCT__V1__CODE__INVALID_ARGUMENT,
+               "run with no command gets INVALID_ARGUMENT", "r=%d", r);
+        lmct_response_free(resp);
+        lmct_client_free(c);
+        still_fine("run requests without descriptors or command");
+}
+
 int main(int argc, char **argv) {
         uint8_t buf[64];
 
@@ -379,6 +414,7 @@ int main(int argc, char **argv) {
 
         test_unknown();
         test_limits_on_wire();
+        test_run_without_fds();
         {
                 /* Header announcing 2 MiB. */
                 size_t n = lmct_varint_encode(2u << 20, buf);

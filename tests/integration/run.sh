@@ -24,7 +24,13 @@ for build in "$@"; do
         mkdir -p "$LMCT_LOGS"
         echo "== integration suite with $build"
         for t in "$here"/t-*.sh; do
-                bash "$t"
+                name=$(basename "$t" .sh)
+                bash "$t" | tee "$LMCT_LOGS/out-$name.txt"
+                # A failure shows the daemon's side of it.
+                if grep -q '^FAIL: ' "$LMCT_LOGS/out-$name.txt" && [ -f "$LMCT_LOGS/lmctld-$name.log" ]; then
+                        echo "--- last lines of lmctld's log for $name:"
+                        tail -n 40 "$LMCT_LOGS/lmctld-$name.log" | sed 's/^/    /'
+                fi
         done
         ASAN_OPTIONS="log_path=$LMCT_LOGS/asan.proto" UBSAN_OPTIONS="log_path=$LMCT_LOGS/ubsan.proto:print_stacktrace=1" \
                 "$build/tests/lmct-proto-test" "$build" "$variant" "$cg"
