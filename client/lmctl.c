@@ -19,10 +19,11 @@ static const cmd commands[] = {
         { "resume", "NAME", "thaw a paused container", cmd_resume },
         { "kill", "NAME [-s SIG]", "signal every process in a container and below (default KILL)", cmd_kill },
         { "detect", "PID", "tell which container a process is in", cmd_detect },
-        { "run", "NAME [--rm] [-d] [--isolate LIST] [--hostname H] [--rootfs DIR] [-e K=V]... [--cwd DIR] [--user UID[:GID]] [LIMITS] -- CMD [ARG...]",
+        { "run", "NAME [--rm] [-d] [--isolate LIST] [--hostname H] [--rootfs DIR | --bundle DIR] [-e K=V]... [--cwd DIR] [--user UID[:GID]] [LIMITS] [-- CMD [ARG...]]",
           "run a command in a container (--rm: in a new one, removed after), with the caller's stdio; exits with its status", cmd_run },
         { "exec", "NAME [-e K=V]... [--cwd DIR] -- CMD [ARG...]",
           "run a further command in the namespaces of a container's running command", cmd_exec },
+        { "spec", "[DIR]", "write a default OCI config.json (runs under lmctl and crun)", cmd_spec },
         { "version", "", "client, daemon and protocol versions", cmd_version },
 };
 

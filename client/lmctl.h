@@ -79,3 +79,4 @@ int cmd_kill(ctx *c, int argc, char **argv);
 int cmd_detect(ctx *c, int argc, char **argv);
 int cmd_run(ctx *c, int argc, char **argv);
 int cmd_exec(ctx *c, int argc, char **argv);
+int cmd_spec(ctx *c, int argc, char **argv);

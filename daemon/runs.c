@@ -16,6 +16,7 @@
 #include "dispatch.h"
 #include "lmct-name.h"
 #include "log.h"
+#include "oci.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -313,21 +314,25 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         run_status rs = { 0 };
         bool created = false;
         const char *name;
+        oci_bundle *bundle = NULL;
 
         r = take_stdio(c, rq->detach, fds, st);
         if (r < 0)
                 return r;
-        if (rq->n_args == 0) {
+        if (rq->n_args == 0 && !rq->bundle) {
                 r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no command given");
                 goto out;
         }
         if ((r = check_strings(rq->args, rq->n_args, ARGS_MAX, false, "arguments", st)) < 0 ||
             (r = check_strings(rq->env, rq->n_env, ENV_MAX, true, "environment entries", st)) < 0)
                 goto out;
-        if (rq->bundle) {
-                r = st_fail(st, LMCT__V1__CODE__UNIMPLEMENTED, -EOPNOTSUPP, "OCI bundles are not supported yet");
+        if (rq->bundle && (rq->rootfs || rq->isolate || rq->hostname || rq->has_uid)) {
+                r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                            "a bundle's config.json says the root, namespaces, hostname and user");
                 goto out;
         }
+        if (rq->bundle && (r = oci_load(rq->bundle, &bundle, st)) < 0)
+                goto out;
         if ((rq->cwd && rq->cwd[0] != '/') || (rq->rootfs && rq->rootfs[0] != '/')) {
                 r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%s must be an absolute path",
                             rq->rootfs && rq->rootfs[0] != '/' ? "rootfs" : "cwd");
@@ -362,14 +367,20 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
                 goto out;
         }
         if (!exists) {
-                r = manager_create(m, name, rq->limits, false, st);
+                r = manager_create(m, name, bundle ? oci_limits(bundle) : rq->limits, false, st);
                 if (r < 0)
                         goto out;
                 created = true;
-        } else if (climits_any(rq->limits)) {
-                r = manager_update(m, name, rq->limits, st);
+        } else if (bundle && climits_any(oci_limits(bundle))) {
+                r = manager_update(m, name, oci_limits(bundle), st);
                 if (r < 0)
                         goto out;
+        }
+        /* Limits on the command line come last: they win. */
+        if ((exists || bundle) && climits_any(rq->limits)) {
+                r = manager_update(m, name, rq->limits, st);
+                if (r < 0)
+                        goto fail_created;
         }
         cgfd = manager_leaf_fd(m, name, st);
         if (cgfd < 0) {
@@ -396,6 +407,20 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         sp.argv = argv;
         sp.envp = envp;
         sp.cwd = rq->cwd ? rq->cwd : "/";
+        if (bundle) {
+                oci_spawn_spec(bundle, &sp);
+                if (rq->n_args > 0)
+                        sp.argv = argv; /* a command on the line replaces process.args */
+                if (rq->cwd && rq->n_args > 0)
+                        sp.cwd = rq->cwd;
+                sp.cgroup_fd = cgfd;
+                sp.join_pidfd = -1;
+                memcpy(sp.stdio, fds, sizeof fds);
+                r = start(m, c, id, name, &sp, rq->remove, rq->detach, false, &rs, ret, st);
+                if (r < 0)
+                        goto fail_created;
+                goto out;
+        }
         sp.set_user = rq->has_uid;
         sp.uid = rq->uid;
         sp.gid = rq->has_gid ? rq->gid : rq->uid;
@@ -416,6 +441,7 @@ fail_created:
                 (void)manager_destroy(m, name, true, true, &ignored, ignore_done, NULL);
         }
 out:
+        oci_free(bundle);
         close_fds(fds, 3);
         if (cgfd >= 0)
                 close(cgfd);

@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "util.h"
 
@@ -107,19 +110,201 @@ static int setup_dev(void) {
         return 0;
 }
 
+/* mkdir -p of PATH relative to the current directory. */
+static int mkdir_parents(const char *path, bool last_too) {
+        char buf[4096];
+        size_t len = strlen(path);
+
+        if (len >= sizeof buf)
+                return -1;
+        memcpy(buf, path, len + 1);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                        return -1;
+                *p = '/';
+        }
+        if (last_too && mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -1;
+        return 0;
+}
+
+/* One mount of an OCI config, relative to the new root (the cwd). */
+static void child_mount(const spawn_mount *mt, const char *bundle_dir, int errpipe) {
+        const char *dest = mt->destination;
+        char step[160], src[4096];
+        struct stat sb;
+        bool is_file = false;
+
+        while (*dest == '/')
+                dest++;
+        snprintf(step, sizeof step, "mount %s", mt->destination);
+        src[0] = '\0';
+        if (mt->source) {
+                bool abs = mt->source[0] == '/' || !bundle_dir;
+                if ((size_t)snprintf(src, sizeof src, "%s%s%s", abs ? "" : bundle_dir, abs ? "" : "/", mt->source) >=
+                    sizeof src)
+                        child_fail(errpipe, ENAMETOOLONG, 0, step);
+        }
+        if (mt->bind && stat(src, &sb) == 0 && !S_ISDIR(sb.st_mode))
+                is_file = true;
+        if (*dest) {
+                CHECK(mkdir_parents(dest, !is_file), step);
+                if (is_file) {
+                        int fd = open(dest, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+                        CHECK(fd, step);
+                        close(fd);
+                }
+        }
+        if (mt->bind) {
+                CHECK(mount(src, *dest ? dest : ".", NULL, mt->flags | MS_BIND, NULL), step);
+                if (mt->readonly || (mt->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)))
+                        CHECK(mount(NULL, *dest ? dest : ".", NULL,
+                                    MS_BIND | MS_REMOUNT | (mt->flags & ~(unsigned long)MS_REC) | (mt->readonly ? MS_RDONLY : 0),
+                                    NULL),
+                              step);
+                return;
+        }
+        if (strcmp(mt->type, "cgroup") == 0 || strcmp(mt->type, "cgroup2") == 0) {
+                CHECK(mount("cgroup2", dest, "cgroup2", mt->flags | (mt->readonly ? MS_RDONLY : 0), NULL), step);
+                return;
+        }
+        CHECK(mount(src[0] ? src : mt->type, dest, mt->type, mt->flags | (mt->readonly ? MS_RDONLY : 0), mt->data),
+              step);
+}
+
+/* The device nodes every container gets, bound from the host's. */
+static int bind_default_devices(void) {
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                char host[64], here[64];
+                struct stat sb;
+                int fd;
+                snprintf(host, sizeof host, "/dev/%s", nodes[i]);
+                snprintf(here, sizeof here, "dev/%s", nodes[i]);
+                if (lstat(here, &sb) == 0 && S_ISCHR(sb.st_mode))
+                        continue;
+                fd = open(here, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+                if (fd < 0)
+                        return -1;
+                close(fd);
+                if (mount(host, here, NULL, MS_BIND, NULL) < 0)
+                        return -1;
+        }
+        (void)symlink("/proc/self/fd", "dev/fd");
+        (void)symlink("/proc/self/fd/0", "dev/stdin");
+        (void)symlink("/proc/self/fd/1", "dev/stdout");
+        (void)symlink("/proc/self/fd/2", "dev/stderr");
+        (void)symlink("pts/ptmx", "dev/ptmx");
+        return 0;
+}
+
 static void child_rootfs(const spawn_spec *sp, int errpipe) {
+        char bundle_dir[4096];
+        bool dev_mounted = false;
+
+        snprintf(bundle_dir, sizeof bundle_dir, "%s", sp->rootfs);
         CHECK(mount(sp->rootfs, sp->rootfs, NULL, MS_BIND | MS_REC, NULL), "bind-mount the root directory");
         CHECK(chdir(sp->rootfs), "enter the root directory");
-        (void)mkdir("proc", 0555);
-        (void)mkdir("dev", 0755);
-        (void)mkdir("sys", 0555);
-        CHECK(mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc");
-        CHECK(setup_dev(), "set up /dev");
-        if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
-                CHECK(mount("/sys", "sys", NULL, MS_BIND | MS_REC | MS_RDONLY, NULL), "mount /sys");
+        if (sp->mounts) {
+                /* Bind sources are relative to the bundle: the root's parent. */
+                char *slash = strrchr(bundle_dir, '/');
+                if (slash)
+                        *slash = '\0';
+                for (size_t i = 0; i < sp->n_mounts; i++) {
+                        child_mount(&sp->mounts[i], bundle_dir, errpipe);
+                        if (strcmp(sp->mounts[i].destination, "/dev") == 0)
+                                dev_mounted = true;
+                }
+                if (!dev_mounted) {
+                        (void)mkdir("dev", 0755);
+                        CHECK(mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"),
+                              "mount /dev");
+                }
+                CHECK(bind_default_devices(), "set up /dev");
+        } else {
+                (void)mkdir("proc", 0555);
+                (void)mkdir("dev", 0755);
+                (void)mkdir("sys", 0555);
+                CHECK(mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc");
+                CHECK(setup_dev(), "set up /dev");
+                if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+                        CHECK(mount("/sys", "sys", NULL, MS_BIND | MS_REC | MS_RDONLY, NULL), "mount /sys");
+        }
         CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root");
         CHECK(umount2(".", MNT_DETACH), "detach the old root");
         CHECK(chdir("/"), "chdir /");
+        for (size_t i = 0; i < sp->n_masked; i++) {
+                struct stat sb;
+                if (stat(sp->masked[i], &sb) < 0)
+                        continue;
+                if (S_ISDIR(sb.st_mode))
+                        CHECK(mount("tmpfs", sp->masked[i], "tmpfs", MS_RDONLY, "size=0"), "mask a path");
+                else
+                        CHECK(mount("/dev/null", sp->masked[i], NULL, MS_BIND, NULL), "mask a path");
+        }
+        for (size_t i = 0; i < sp->n_readonly; i++) {
+                if (access(sp->readonly_paths[i], F_OK) < 0)
+                        continue;
+                CHECK(mount(sp->readonly_paths[i], sp->readonly_paths[i], NULL, MS_BIND | MS_REC, NULL),
+                      "make a path read-only");
+                CHECK(mount(NULL, sp->readonly_paths[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL),
+                      "make a path read-only");
+        }
+        if (sp->root_readonly)
+                CHECK(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), "make the root read-only");
+}
+
+/* The process's own limits and privileges, last before exec. */
+static void child_privileges(const spawn_spec *sp, int errpipe) {
+        for (size_t i = 0; i < sp->n_rlimits; i++) {
+                struct rlimit rl = { sp->rlimits[i].soft, sp->rlimits[i].hard };
+                CHECK(setrlimit(sp->rlimits[i].resource, &rl), "set a resource limit");
+        }
+        if (sp->set_oom_score_adj) {
+                char v[16];
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+                CHECK(fd, "set oom_score_adj");
+                snprintf(v, sizeof v, "%d", sp->oom_score_adj);
+                CHECK(write(fd, v, strlen(v)), "set oom_score_adj");
+                close(fd);
+        }
+        if (sp->caps) {
+                CHECK(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "keep capabilities");
+                for (int c = 0; c <= CAP_LAST_CAP; c++)
+                        if (!(sp->caps->bounding & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+                            errno != EINVAL)
+                                child_fail(errpipe, errno, 0, "drop a bounding capability");
+        }
+        if (sp->set_user) {
+                CHECK(setgroups(sp->n_groups, sp->groups), "set supplementary groups");
+                CHECK(setresgid(sp->gid, sp->gid, sp->gid), "set the group");
+                CHECK(setresuid(sp->uid, sp->uid, sp->uid), "set the user");
+        }
+        if (sp->caps) {
+                cap_t c = cap_init();
+                cap_value_t v;
+                CHECK(c ? 0 : -1, "set capabilities");
+                for (v = 0; v <= CAP_LAST_CAP; v++) {
+                        if (sp->caps->effective & (UINT64_C(1) << v))
+                                cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
+                        if (sp->caps->permitted & (UINT64_C(1) << v))
+                                cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET);
+                        /* The kernel raises an ambient capability only if it is inheritable too. */
+                        if ((sp->caps->inheritable | sp->caps->ambient) & (UINT64_C(1) << v))
+                                cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET);
+                }
+                CHECK(cap_set_proc(c), "set capabilities");
+                cap_free(c);
+                for (v = 0; v <= CAP_LAST_CAP; v++)
+                        if (sp->caps->ambient & (UINT64_C(1) << v))
+                                CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0), "raise an ambient capability");
+        }
+        if (sp->no_new_privs)
+                CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
 }
 
 static void child_loopback_up(int errpipe) {
@@ -178,11 +363,7 @@ static void child(const spawn_spec *sp, int errpipe) {
                 child_loopback_up(errpipe);
         if (sp->cwd)
                 CHECK(chdir(sp->cwd), "change to the working directory");
-        if (sp->set_user) {
-                CHECK(setgroups(0, NULL), "drop supplementary groups");
-                CHECK(setresgid(sp->gid, sp->gid, sp->gid), "set the group");
-                CHECK(setresuid(sp->uid, sp->uid, sp->uid), "set the user");
-        }
+        child_privileges(sp, errpipe);
         /* stdio: move out of the way of 0-2 first, then into place. */
         for (int i = 0; i < 3; i++) {
                 fds[i] = fcntl(sp->stdio[i], F_DUPFD_CLOEXEC, 3);

@@ -4,7 +4,26 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+typedef struct spawn_mount {
+        char *destination;      /* inside the new root */
+        char *type;
+        char *source;
+        unsigned long flags;    /* MS_* */
+        char *data;             /* the options that are not flags */
+        bool bind, readonly;
+} spawn_mount;
+
+typedef struct spawn_rlimit {
+        int resource;
+        unsigned long long soft, hard;
+} spawn_rlimit;
+
+typedef struct spawn_caps {
+        uint64_t bounding, effective, permitted, inheritable, ambient;
+} spawn_caps;
 
 typedef struct spawn_spec {
         char *const *argv;      /* NULL-terminated; argv[0] is looked up in PATH */
@@ -20,6 +39,22 @@ typedef struct spawn_spec {
         int stdio[3];
         int join_pidfd;         /* -1, or a process whose namespaces to join (exec) */
         pid_t join_pid;         /* that process, for its root directory */
+        /* OCI bundles: with MOUNTS set, they replace the default /proc, /dev, /sys. */
+        const spawn_mount *mounts;
+        size_t n_mounts;
+        char *const *masked;
+        size_t n_masked;
+        char *const *readonly_paths;
+        size_t n_readonly;
+        bool root_readonly;
+        bool no_new_privs;
+        const spawn_rlimit *rlimits;
+        size_t n_rlimits;
+        const gid_t *groups;
+        size_t n_groups;
+        const spawn_caps *caps;  /* NULL: keep lmctld's */
+        int oom_score_adj;
+        bool set_oom_score_adj;
 } spawn_spec;
 
 /* Starts SP. Returns 0 with the pid and a pidfd once the command was

@@ -1,0 +1,567 @@
+#include "oci.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lmct-limits.h"
+#include "util.h"
+
+#define CONFIG_MAX (4u << 20)
+
+struct oci_bundle {
+        char *rootfs;
+        char **argv, **envp;
+        char *cwd;
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
+        char *hostname;
+        int ns_flags;
+        spawn_mount *mounts;
+        size_t n_mounts;
+        char **masked, **readonly;
+        size_t n_masked, n_readonly;
+        bool root_readonly, no_new_privs;
+        spawn_rlimit *rlimits;
+        size_t n_rlimits;
+        spawn_caps caps;
+        bool has_caps;
+        int oom_score_adj;
+        bool has_oom;
+        Lmct__V1__Limits limits;
+        char *cpuset;
+};
+
+#define BAD(st, ...) st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, __VA_ARGS__)
+
+static json_object *get(json_object *o, const char *k) {
+        json_object *v = NULL;
+        return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+/* Every key of O must be in ALLOWED; AT names O for the message. */
+static int only_keys(json_object *o, const char *at, const char *const *allowed, status *st) {
+        json_object_object_foreach(o, key, val) {
+                bool ok = false;
+                (void)val;
+                for (const char *const *a = allowed; *a; a++)
+                        if (strcmp(*a, key) == 0)
+                                ok = true;
+                if (!ok)
+                        return BAD(st, "bundle: %s%s%s is not supported by lmctld", at, *at ? "." : "", key);
+        }
+        return 0;
+}
+
+/* An array field that must be absent or empty. */
+static int must_be_empty(json_object *o, const char *k, const char *at, status *st) {
+        json_object *v = get(o, k);
+
+        if (!v || json_object_get_type(v) == json_type_null)
+                return 0;
+        if ((json_object_is_type(v, json_type_array) && json_object_array_length(v) == 0) ||
+            (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 0) ||
+            (json_object_is_type(v, json_type_string) && !*json_object_get_string(v)))
+                return 0;
+        return BAD(st, "bundle: %s.%s is not supported by lmctld", at, k);
+}
+
+static int str_array(json_object *a, const char *at, char ***ret, size_t *ret_n, status *st) {
+        size_t n;
+        char **v;
+
+        if (!a) {
+                *ret = calloc(1, sizeof **ret);
+                if (ret_n)
+                        *ret_n = 0;
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!json_object_is_type(a, json_type_array))
+                return BAD(st, "bundle: %s must be an array of strings", at);
+        n = json_object_array_length(a);
+        v = calloc(n + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                if (!json_object_is_type(e, json_type_string)) {
+                        for (size_t k = 0; k < i; k++)
+                                free(v[k]);
+                        free(v);
+                        return BAD(st, "bundle: %s[%zu] must be a string", at, i);
+                }
+                v[i] = strdup(json_object_get_string(e));
+        }
+        *ret = v;
+        if (ret_n)
+                *ret_n = n;
+        return 0;
+}
+
+static void strv_free(char **v) {
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
+
+static int parse_caps(json_object *c, spawn_caps *caps, status *st) {
+        static const char *const sets[] = { "bounding", "effective", "permitted", "inheritable", "ambient", NULL };
+        uint64_t *dst[] = { &caps->bounding, &caps->effective, &caps->permitted, &caps->inheritable, &caps->ambient };
+        int r = only_keys(c, "process.capabilities", sets, st);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; sets[i]; i++) {
+                json_object *a = get(c, sets[i]);
+                size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+                for (size_t k = 0; k < n; k++) {
+                        const char *name = json_object_get_string(json_object_array_get_idx(a, k));
+                        char lower[64];
+                        cap_value_t v;
+                        size_t j;
+                        for (j = 0; name && name[j] && j < sizeof lower - 1; j++)
+                                lower[j] = (char)(name[j] >= 'A' && name[j] <= 'Z' ? name[j] + 32 : name[j]);
+                        lower[j] = '\0';
+                        if (!name || cap_from_name(lower, &v) < 0 || v > 63)
+                                return BAD(st, "bundle: process.capabilities.%s: unknown capability %s", sets[i],
+                                           name ? name : "(not a string)");
+                        *dst[i] |= UINT64_C(1) << v;
+                }
+        }
+        return 0;
+}
+
+static int parse_rlimits(json_object *a, oci_bundle *b, status *st) {
+        static const struct { const char *name; int res; } names[] = {
+                { "RLIMIT_CPU", RLIMIT_CPU }, { "RLIMIT_FSIZE", RLIMIT_FSIZE }, { "RLIMIT_DATA", RLIMIT_DATA },
+                { "RLIMIT_STACK", RLIMIT_STACK }, { "RLIMIT_CORE", RLIMIT_CORE }, { "RLIMIT_RSS", RLIMIT_RSS },
+                { "RLIMIT_NPROC", RLIMIT_NPROC }, { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+                { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+                { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+                { "RLIMIT_NICE", RLIMIT_NICE }, { "RLIMIT_RTPRIO", RLIMIT_RTPRIO }, { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+        };
+        size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+        b->rlimits = calloc(n ? n : 1, sizeof *b->rlimits);
+        if (!b->rlimits)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                const char *type = json_object_get_string(get(e, "type"));
+                size_t k;
+                for (k = 0; k < ELEMENTSOF(names); k++)
+                        if (type && strcmp(type, names[k].name) == 0)
+                                break;
+                if (k == ELEMENTSOF(names))
+                        return BAD(st, "bundle: process.rlimits[%zu]: unknown type %s", i, type ? type : "(none)");
+                b->rlimits[i].resource = names[k].res;
+                b->rlimits[i].soft = (unsigned long long)json_object_get_int64(get(e, "soft"));
+                b->rlimits[i].hard = (unsigned long long)json_object_get_int64(get(e, "hard"));
+                b->n_rlimits = i + 1;
+        }
+        return 0;
+}
+
+static int parse_process(json_object *p, oci_bundle *b, status *st) {
+        static const char *const keys[] = { "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities",
+                                            "rlimits", "noNewPrivileges", "apparmorProfile", "oomScoreAdj",
+                                            "selinuxLabel", NULL };
+        static const char *const user_keys[] = { "uid", "gid", "additionalGids", "umask", "username", NULL };
+        json_object *u, *v;
+        size_t n;
+        int r;
+
+        if (!p || !json_object_is_type(p, json_type_object))
+                return BAD(st, "bundle: process is missing");
+        if ((r = only_keys(p, "process", keys, st)) < 0)
+                return r;
+        if (json_object_get_boolean(get(p, "terminal")))
+                return BAD(st, "bundle: process.terminal true is not supported by lmctld (it passes the caller's stdio)");
+        if ((r = must_be_empty(p, "apparmorProfile", "process", st)) < 0 ||
+            (r = must_be_empty(p, "selinuxLabel", "process", st)) < 0)
+                return r;
+        if ((r = str_array(get(p, "args"), "process.args", &b->argv, &n, st)) < 0)
+                return r;
+        if (n == 0)
+                return BAD(st, "bundle: process.args is empty");
+        if ((r = str_array(get(p, "env"), "process.env", &b->envp, NULL, st)) < 0)
+                return r;
+        v = get(p, "cwd");
+        if (!v || !json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] != '/')
+                return BAD(st, "bundle: process.cwd must be an absolute path");
+        b->cwd = strdup(json_object_get_string(v));
+        u = get(p, "user");
+        if (u) {
+                json_object *g = get(u, "additionalGids");
+                if ((r = only_keys(u, "process.user", user_keys, st)) < 0)
+                        return r;
+                if (get(u, "umask") || get(u, "username"))
+                        return BAD(st, "bundle: process.user.%s is not supported by lmctld",
+                                   get(u, "umask") ? "umask" : "username");
+                b->uid = (uid_t)json_object_get_int64(get(u, "uid"));
+                b->gid = (gid_t)json_object_get_int64(get(u, "gid"));
+                n = g && json_object_is_type(g, json_type_array) ? json_object_array_length(g) : 0;
+                b->groups = calloc(n ? n : 1, sizeof *b->groups);
+                if (!b->groups)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        b->groups[i] = (gid_t)json_object_get_int64(json_object_array_get_idx(g, i));
+                b->n_groups = n;
+        }
+        if ((v = get(p, "capabilities"))) {
+                if ((r = parse_caps(v, &b->caps, st)) < 0)
+                        return r;
+                b->has_caps = true;
+        }
+        if ((v = get(p, "rlimits")) && (r = parse_rlimits(v, b, st)) < 0)
+                return r;
+        b->no_new_privs = json_object_get_boolean(get(p, "noNewPrivileges"));
+        if ((v = get(p, "oomScoreAdj"))) {
+                b->has_oom = true;
+                b->oom_score_adj = json_object_get_int(v);
+        }
+        return 0;
+}
+
+static int parse_mount_options(json_object *opts, spawn_mount *m, status *st, size_t idx) {
+        static const struct { const char *name; unsigned long set, clear; } flags[] = {
+                { "ro", MS_RDONLY, 0 }, { "rw", 0, MS_RDONLY }, { "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+                { "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV }, { "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+                { "sync", MS_SYNCHRONOUS, 0 }, { "async", 0, MS_SYNCHRONOUS }, { "dirsync", MS_DIRSYNC, 0 },
+                { "noatime", MS_NOATIME, 0 }, { "atime", 0, MS_NOATIME }, { "nodiratime", MS_NODIRATIME, 0 },
+                { "diratime", 0, MS_NODIRATIME }, { "relatime", MS_RELATIME, 0 }, { "norelatime", 0, MS_RELATIME },
+                { "strictatime", MS_STRICTATIME, 0 }, { "nostrictatime", 0, MS_STRICTATIME },
+                { "bind", MS_BIND, 0 }, { "rbind", MS_BIND | MS_REC, 0 },
+                /* lmctld makes every mount private; these ask for no more. */
+                { "private", 0, 0 }, { "rprivate", 0, 0 }, { "slave", 0, 0 }, { "rslave", 0, 0 },
+        };
+        size_t n = opts && json_object_is_type(opts, json_type_array) ? json_object_array_length(opts) : 0;
+        char data[1024] = "";
+
+        for (size_t i = 0; i < n; i++) {
+                const char *o = json_object_get_string(json_object_array_get_idx(opts, i));
+                size_t k;
+                if (!o)
+                        continue;
+                for (k = 0; k < ELEMENTSOF(flags); k++)
+                        if (strcmp(o, flags[k].name) == 0)
+                                break;
+                if (k < ELEMENTSOF(flags)) {
+                        m->flags = (m->flags | flags[k].set) & ~flags[k].clear;
+                        continue;
+                }
+                if (!strcmp(o, "shared") || !strcmp(o, "rshared") || !strcmp(o, "tmpcopyup") || !strcmp(o, "idmap") ||
+                    !strcmp(o, "unbindable") || !strcmp(o, "runbindable"))
+                        return BAD(st, "bundle: mounts[%zu]: option %s is not supported by lmctld", idx, o);
+                if (strlen(data) + strlen(o) + 2 >= sizeof data)
+                        return BAD(st, "bundle: mounts[%zu]: options too long", idx);
+                if (data[0])
+                        strcat(data, ",");
+                strcat(data, o);
+        }
+        m->bind = (m->flags & MS_BIND) != 0;
+        m->readonly = (m->flags & MS_RDONLY) != 0;
+        m->flags &= ~(unsigned long)(MS_BIND | MS_RDONLY);
+        if (m->bind)
+                m->flags &= MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        m->data = data[0] ? strdup(data) : NULL;
+        return 0;
+}
+
+static int parse_mounts(json_object *a, oci_bundle *b, status *st) {
+        static const char *const keys[] = { "destination", "type", "source", "options", "uidMappings", "gidMappings",
+                                            NULL };
+        size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+        b->mounts = calloc(n ? n : 1, sizeof *b->mounts);
+        if (!b->mounts)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                spawn_mount *m = &b->mounts[i];
+                const char *dest = json_object_get_string(get(e, "destination"));
+                const char *type = json_object_get_string(get(e, "type"));
+                char at[32];
+                int r;
+                snprintf(at, sizeof at, "mounts[%zu]", i);
+                if ((r = only_keys(e, at, keys, st)) < 0 || (r = must_be_empty(e, "uidMappings", at, st)) < 0 ||
+                    (r = must_be_empty(e, "gidMappings", at, st)) < 0)
+                        return r;
+                if (!dest || dest[0] != '/' || strstr(dest, ".."))
+                        return BAD(st, "bundle: mounts[%zu].destination must be an absolute path without ..", i);
+                m->destination = strdup(dest);
+                m->type = strdup(type ? type : "none");
+                m->source = get(e, "source") ? strdup(json_object_get_string(get(e, "source"))) : NULL;
+                b->n_mounts = i + 1;
+                if ((r = parse_mount_options(get(e, "options"), m, st, i)) < 0)
+                        return r;
+                if (!m->bind && !strcmp(m->type, "bind"))
+                        m->bind = true;
+        }
+        return 0;
+}
+
+static int parse_namespaces(json_object *a, oci_bundle *b, status *st) {
+        static const struct { const char *name; int flag; } types[] = {
+                { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+                { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "cgroup", CLONE_NEWCGROUP },
+        };
+        size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                const char *type = json_object_get_string(get(e, "type"));
+                size_t k;
+                if (get(e, "path"))
+                        return BAD(st, "bundle: linux.namespaces[%zu].path (joining an existing namespace) is not "
+                                       "supported by lmctld", i);
+                for (k = 0; k < ELEMENTSOF(types); k++)
+                        if (type && strcmp(type, types[k].name) == 0)
+                                break;
+                if (k == ELEMENTSOF(types))
+                        return BAD(st, "bundle: linux.namespaces[%zu]: namespace type %s is not supported by lmctld", i,
+                                   type ? type : "(none)");
+                b->ns_flags |= types[k].flag;
+        }
+        return 0;
+}
+
+/* linux.resources to limits, with the conversions crun uses. */
+static int parse_resources(json_object *res, oci_bundle *b, status *st) {
+        static const char *const keys[] = { "cpu", "memory", "pids", "devices", NULL };
+        static const char *const cpu_keys[] = { "shares", "quota", "period", "cpus", "mems", NULL };
+        static const char *const mem_keys[] = { "limit", "swap", "reservation", NULL };
+        Lmct__V1__Limits *l = &b->limits;
+        json_object *c, *m, *p, *v;
+        int r;
+
+        if ((r = only_keys(res, "linux.resources", keys, st)) < 0 || (r = must_be_empty(res, "devices", "linux.resources", st)) < 0)
+                return r;
+        if ((c = get(res, "cpu"))) {
+                if ((r = only_keys(c, "linux.resources.cpu", cpu_keys, st)) < 0 ||
+                    (r = must_be_empty(c, "mems", "linux.resources.cpu", st)) < 0)
+                        return r;
+                if ((v = get(c, "shares")) && json_object_get_int64(v) > 0) {
+                        int64_t s = json_object_get_int64(v);
+                        uint64_t w = s <= 2 ? 1 : (uint64_t)(1 + ((s - 2) * 9999) / 262142);
+                        l->has_cpu_weight = true;
+                        l->cpu_weight = w > 10000 ? 10000 : w;
+                }
+                if ((v = get(c, "period")) && json_object_get_int64(v) > 0) {
+                        l->has_cpu_period_us = true;
+                        l->cpu_period_us = (uint64_t)json_object_get_int64(v);
+                }
+                if ((v = get(c, "quota")) && json_object_get_int64(v) != 0) {
+                        int64_t q = json_object_get_int64(v);
+                        uint64_t period = l->has_cpu_period_us ? l->cpu_period_us : LMCT_CPU_PERIOD_DEFAULT;
+                        l->has_cpu_millis = true;
+                        l->cpu_millis = q < 0 ? LMCT_MAX : lmct_cpu_millis_from_quota((uint64_t)q, period);
+                }
+                if ((v = get(c, "cpus")) && *json_object_get_string(v)) {
+                        b->cpuset = strdup(json_object_get_string(v));
+                        l->cpuset_cpus = b->cpuset;
+                }
+        }
+        if ((m = get(res, "memory"))) {
+                int64_t lim = 0;
+                if ((r = only_keys(m, "linux.resources.memory", mem_keys, st)) < 0)
+                        return r;
+                if ((v = get(m, "limit")) && (lim = json_object_get_int64(v)) != 0) {
+                        l->has_memory_max = true;
+                        l->memory_max = lim < 0 ? LMCT_MAX : (uint64_t)lim;
+                }
+                if ((v = get(m, "swap")) && json_object_get_int64(v) != 0) {
+                        int64_t sw = json_object_get_int64(v);
+                        l->has_swap_max = true;
+                        l->swap_max = sw < 0 ? LMCT_MAX : lim > 0 && sw >= lim ? (uint64_t)(sw - lim) : (uint64_t)sw;
+                }
+                if ((v = get(m, "reservation")) && json_object_get_int64(v) > 0) {
+                        l->has_memory_low = true;
+                        l->memory_low = (uint64_t)json_object_get_int64(v);
+                }
+        }
+        if ((p = get(res, "pids")) && (v = get(p, "limit"))) {
+                int64_t pl = json_object_get_int64(v);
+                l->has_pids_max = true;
+                l->pids_max = pl <= 0 ? LMCT_MAX : (uint64_t)pl;
+        }
+        return 0;
+}
+
+static int parse_linux(json_object *lx, oci_bundle *b, status *st) {
+        static const char *const keys[] = { "namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths",
+                                            "rootfsPropagation", "uidMappings", "gidMappings", "seccomp", "sysctl",
+                                            "devices", "mountLabel", NULL };
+        json_object *v;
+        const char *prop;
+        int r;
+
+        if (!lx)
+                return 0;
+        if ((r = only_keys(lx, "linux", keys, st)) < 0)
+                return r;
+        if ((r = must_be_empty(lx, "uidMappings", "linux", st)) < 0 || (r = must_be_empty(lx, "gidMappings", "linux", st)) < 0 ||
+            (r = must_be_empty(lx, "seccomp", "linux", st)) < 0 || (r = must_be_empty(lx, "sysctl", "linux", st)) < 0 ||
+            (r = must_be_empty(lx, "devices", "linux", st)) < 0 || (r = must_be_empty(lx, "mountLabel", "linux", st)) < 0)
+                return r;
+        prop = json_object_get_string(get(lx, "rootfsPropagation"));
+        if (prop && strcmp(prop, "private") && strcmp(prop, "rprivate") && strcmp(prop, "slave") && strcmp(prop, "rslave"))
+                return BAD(st, "bundle: linux.rootfsPropagation %s is not supported by lmctld", prop);
+        if ((r = parse_namespaces(get(lx, "namespaces"), b, st)) < 0)
+                return r;
+        if ((v = get(lx, "resources")) && (r = parse_resources(v, b, st)) < 0)
+                return r;
+        if ((r = str_array(get(lx, "maskedPaths"), "linux.maskedPaths", &b->masked, &b->n_masked, st)) < 0 ||
+            (r = str_array(get(lx, "readonlyPaths"), "linux.readonlyPaths", &b->readonly, &b->n_readonly, st)) < 0)
+                return r;
+        return 0;
+}
+
+static int parse(json_object *cfg, const char *bundle, oci_bundle *b, status *st) {
+        static const char *const keys[] = { "ociVersion", "process", "root", "hostname", "mounts", "linux",
+                                            "annotations", "hooks", NULL };
+        json_object *root, *v;
+        const char *ver, *path;
+        char buf[4096];
+        struct stat sb;
+        int r;
+
+        if (!json_object_is_type(cfg, json_type_object))
+                return BAD(st, "bundle: config.json is not a JSON object");
+        if ((r = only_keys(cfg, "", keys, st)) < 0 || (r = must_be_empty(cfg, "hooks", "config", st)) < 0)
+                return r;
+        ver = json_object_get_string(get(cfg, "ociVersion"));
+        if (!ver || strncmp(ver, "1.", 2) != 0)
+                return BAD(st, "bundle: ociVersion %s is not 1.x", ver ? ver : "is missing; it");
+        if ((r = parse_process(get(cfg, "process"), b, st)) < 0)
+                return r;
+        root = get(cfg, "root");
+        path = json_object_get_string(get(root, "path"));
+        if (!path || !*path)
+                return BAD(st, "bundle: root.path is missing");
+        snprintf(buf, sizeof buf, "%s%s%s", path[0] == '/' ? "" : bundle, path[0] == '/' ? "" : "/", path);
+        if (stat(buf, &sb) < 0 || !S_ISDIR(sb.st_mode))
+                return BAD(st, "bundle: root.path %s is not a directory", buf);
+        b->rootfs = realpath(buf, NULL);
+        b->root_readonly = json_object_get_boolean(get(root, "readonly"));
+        if ((v = get(cfg, "hostname")) && *json_object_get_string(v))
+                b->hostname = strdup(json_object_get_string(v));
+        if ((r = parse_mounts(get(cfg, "mounts"), b, st)) < 0)
+                return r;
+        if ((r = parse_linux(get(cfg, "linux"), b, st)) < 0)
+                return r;
+        b->ns_flags |= CLONE_NEWNS; /* a root of its own needs its own mounts */
+        return b->rootfs ? 0 : -ENOMEM;
+}
+
+int oci_load(const char *bundle, oci_bundle **ret, status *st) {
+        _cleanup_close_ int dfd = -1, fd = -1;
+        _cleanup_free_ char *text = NULL;
+        enum json_tokener_error jerr;
+        json_object *cfg;
+        struct stat sb;
+        oci_bundle *b;
+        ssize_t n;
+        int r;
+
+        if (!bundle || bundle[0] != '/')
+                return BAD(st, "bundle must be an absolute path");
+        dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return BAD(st, "bundle %s: %s", bundle, strerror(errno));
+        fd = openat(dfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return BAD(st, "bundle %s has no config.json: %s", bundle, strerror(errno));
+        if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > CONFIG_MAX)
+                return BAD(st, "bundle %s: config.json is not a regular file under %u bytes", bundle, CONFIG_MAX);
+        text = malloc((size_t)sb.st_size + 1);
+        if (!text)
+                return -ENOMEM;
+        n = read(fd, text, (size_t)sb.st_size);
+        if (n < 0)
+                return BAD(st, "bundle %s: cannot read config.json: %s", bundle, strerror(errno));
+        text[n] = '\0';
+        cfg = json_tokener_parse_verbose(text, &jerr);
+        if (!cfg)
+                return BAD(st, "bundle %s: config.json is not valid JSON: %s", bundle, json_tokener_error_desc(jerr));
+        b = calloc(1, sizeof *b);
+        if (!b) {
+                json_object_put(cfg);
+                return -ENOMEM;
+        }
+        lmct__v1__limits__init(&b->limits);
+        r = parse(cfg, bundle, b, st);
+        json_object_put(cfg);
+        if (r < 0) {
+                oci_free(b);
+                return r == -ENOMEM ? st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "out of memory") : r;
+        }
+        *ret = b;
+        return 0;
+}
+
+oci_bundle *oci_free(oci_bundle *b) {
+        if (!b)
+                return NULL;
+        free(b->rootfs);
+        strv_free(b->argv);
+        strv_free(b->envp);
+        free(b->cwd);
+        free(b->groups);
+        free(b->hostname);
+        for (size_t i = 0; i < b->n_mounts; i++) {
+                free(b->mounts[i].destination);
+                free(b->mounts[i].type);
+                free(b->mounts[i].source);
+                free(b->mounts[i].data);
+        }
+        free(b->mounts);
+        strv_free(b->masked);
+        strv_free(b->readonly);
+        free(b->rlimits);
+        free(b->cpuset);
+        free(b);
+        return NULL;
+}
+
+void oci_spawn_spec(const oci_bundle *b, spawn_spec *sp) {
+        sp->argv = b->argv;
+        sp->envp = b->envp;
+        sp->cwd = b->cwd;
+        sp->set_user = true;
+        sp->uid = b->uid;
+        sp->gid = b->gid;
+        sp->groups = b->groups;
+        sp->n_groups = b->n_groups;
+        sp->ns_flags = b->ns_flags;
+        sp->hostname = b->hostname;
+        sp->rootfs = b->rootfs;
+        sp->mounts = b->mounts;
+        sp->n_mounts = b->n_mounts;
+        sp->masked = b->masked;
+        sp->n_masked = b->n_masked;
+        sp->readonly_paths = b->readonly;
+        sp->n_readonly = b->n_readonly;
+        sp->root_readonly = b->root_readonly;
+        sp->no_new_privs = b->no_new_privs;
+        sp->rlimits = b->rlimits;
+        sp->n_rlimits = b->n_rlimits;
+        sp->caps = b->has_caps ? &b->caps : NULL;
+        sp->oom_score_adj = b->oom_score_adj;
+        sp->set_oom_score_adj = b->has_oom;
+}
+
+const Lmct__V1__Limits *oci_limits(const oci_bundle *b) {
+        return &b->limits;
+}
