@@ -151,7 +151,8 @@ static char **strv_of(char **v, size_t n, const char *extra) {
 
         if (!a)
                 return NULL;
-        memcpy(a, v, n * sizeof *a);
+        if (n > 0)
+                memcpy(a, v, n * sizeof *a);
         if (extra)
                 a[n] = (char *)extra;
         return a;

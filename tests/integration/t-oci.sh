@@ -1,0 +1,74 @@
+#!/bin/bash
+# OCI bundles: lmctl spec, a busybox bundle run by lmctl and by crun with
+# the same output, linux.resources enforced, bad bundles refused.
+. "$(dirname "$0")/lib.sh"
+daemon_start || exit 0
+
+B=$LOGS/bundle-$$
+mk_bundle() { # DIR: a bundle with a busybox root and lmctl spec's config.json
+        rm -rf "$1"
+        mkdir -p "$1/rootfs/bin"
+        cp /bin/busybox "$1/rootfs/bin/busybox"
+        for a in sh ls cat echo hostname id touch grep; do ln -s busybox "$1/rootfs/bin/$a"; done
+        cp "$HELPER" "$1/rootfs/bin/helper"
+        lm spec "$1"
+}
+# set_json FILE PYTHON-EXPRESSION-ON-c: edits config.json
+set_json() { python3 -c "import json,sys; c=json.load(open(sys.argv[1])); $2; json.dump(c, open(sys.argv[1],'w'), indent=1)" "$1"; }
+
+mk_bundle "$B"
+expect_eq "lmctl spec writes config.json" "$(test -s "$B/config.json" && echo yes)" yes
+expect_rc 4 "lmctl spec refuses to overwrite it" lm spec "$B"
+set_json "$B/config.json" 'c["process"]["args"]=["sh","-c","echo hello from $(hostname); echo pid $$; id -u; ls /; cat /proc/self/cgroup; for p in /proc/[0-9]*; do echo -n \"${p#/proc/} \"; done; echo; touch /x 2>&1 | cut -d: -f2-; grep CapEff /proc/self/status; ls /dev | grep -c null"]'
+
+expect_rc 0 "lmctl run --rm --bundle (busybox rootfs)" lm run --rm b1 --bundle "$B"
+ours=$OUT
+expect_match "the bundle's command ran with its hostname as pid 1" "$ours" '^hello from lmct'
+expect_match "its root is read-only (root.readonly)" "$ours" 'Read-only file system'
+expect_match "its capabilities are the bundle's three" "$ours" 'CapEff:.0000000020000420'
+expect_eq "--rm left nothing behind" "$(test -d "$ROOT/b1" && echo present || echo gone)" gone
+if command -v crun >/dev/null; then
+        theirs=$(crun --root "$LOGS/crun-$$" run -b "$B" "lmct-xcheck-$$" 2>&1)
+        expect_eq "crun runs the same bundle with the same output" "$theirs" "$ours"
+        crun --root "$LOGS/crun-$$" delete -f "lmct-xcheck-$$" >/dev/null 2>&1
+else
+        fail "crun runs the same bundle" "crun is not installed (tests/setup.sh installs it)"
+fi
+
+# linux.resources become the container's limits, enforced.
+set_json "$B/config.json" 'c["process"]["args"]=["/bin/helper","alloc","128"]; c["linux"]["resources"]={"memory":{"limit":67108864,"swap":67108864},"pids":{"limit":20},"cpu":{"shares":1024,"quota":50000,"period":100000}}'
+lm create oci >/dev/null
+expect_rc 137 "linux.resources.memory.limit 64M: a 128M allocation is OOM-killed" lm run oci --bundle "$B"
+expect_eq "memory.max from the bundle" "$(cat "$ROOT/oci/memory.max")" 67108864
+expect_eq "memory.swap.max: swap minus limit, as crun" "$(cat "$ROOT/oci/memory.swap.max")" 0
+expect_eq "pids.max from the bundle" "$(cat "$ROOT/oci/pids.max")" 20
+expect_eq "cpu.max from quota and period" "$(cat "$ROOT/oci/cpu.max")" "50000 100000"
+expect_eq "cpu.weight from shares 1024, as crun converts it" "$(cat "$ROOT/oci/cpu.weight")" 39
+lm destroy oci >/dev/null
+
+# Bad bundles: each a clear error, nothing left, the daemon alive.
+before=$(tree_snapshot)
+bad_bundle() { # RC WHAT REGEX EDIT
+        local rc=$1 what=$2 re=$3 edit=$4
+        mk_bundle "$B.bad" >/dev/null
+        eval "$edit"
+        expect_rc "$rc" "bad bundle, $what: exit $rc" lm run --rm badb --bundle "$B.bad"
+        expect_match "bad bundle, $what: the error names it" "$ERR" "$re"
+        if daemon_alive && [ "$(tree_snapshot)" = "$before" ]; then pass "bad bundle, $what: daemon up, nothing left"
+        else fail "bad bundle, $what: daemon up, nothing left" "$(tree_snapshot)"; fi
+}
+bad_bundle 2 "no config.json" "has no config.json" 'rm "$B.bad/config.json"'
+bad_bundle 2 "invalid JSON" "not valid JSON" 'echo "{ not json" > "$B.bad/config.json"'
+bad_bundle 2 "empty args" "process.args is empty" 'set_json "$B.bad/config.json" "c[\"process\"][\"args\"]=[]"'
+bad_bundle 2 "a missing root.path" "root.path .* is not a directory" 'set_json "$B.bad/config.json" "c[\"root\"][\"path\"]=\"nosuchdir\""'
+bad_bundle 2 "a relative cwd" "process.cwd must be an absolute path" 'set_json "$B.bad/config.json" "c[\"process\"][\"cwd\"]=\"tmp\""'
+bad_bundle 2 "an unknown namespace type" "namespace type frob is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"namespaces\"].append({\"type\":\"frob\"})"'
+bad_bundle 2 "a user namespace" "namespace type user is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"namespaces\"].append({\"type\":\"user\"})"'
+bad_bundle 2 "process.terminal true" "process.terminal true is not supported" 'set_json "$B.bad/config.json" "c[\"process\"][\"terminal\"]=True"'
+bad_bundle 2 "seccomp" "linux.seccomp is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"seccomp\"]={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"'
+bad_bundle 2 "device cgroup rules" "linux.resources.devices is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"devices\":[{\"allow\":False,\"access\":\"rwm\"}]}"'
+bad_bundle 2 "an unknown field" "linux.frobnicate is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"frobnicate\"]=1"'
+bad_bundle 2 "ociVersion 2" "ociVersion 2.0.0 is not 1.x" 'set_json "$B.bad/config.json" "c[\"ociVersion\"]=\"2.0.0\""'
+
+rm -rf "$B" "$B.bad" "$LOGS/crun-$$"
+daemon_stop
