@@ -9,7 +9,10 @@ top=$(pwd)
 tests/setup.sh >/dev/null
 echo "== natively on this host"
 tests/bench/bench-one.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cgroup/unified}" --no-limits
+tests/bench/bench-run-one.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cgroup/unified}"
 echo
 echo "== in the test VM (pure cgroup v2, QEMU software emulation)"
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-one.sh" "$top/build" /sys/fs/cgroup |
         sed -n "/^lmct benchmark/,/^lmctld resident/p"
+tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-run-one.sh" "$top/build" /sys/fs/cgroup |
+        sed -n "/^starting/,/crun/p"
