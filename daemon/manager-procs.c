@@ -25,7 +25,7 @@ static int pidfd_send_signal_(int pidfd, int sig) {
 
 int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, status *st) {
         char path[LMCT_NAME_MAX + 1], num[16];
-        _cleanup_close_ int fd = -1, leaf = -1;
+        _cleanup_close_ int leaf = -1;
         node *n;
         int r;
 
@@ -53,16 +53,9 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                 if (pfd >= 0)
                         close(pfd);
         }
-        fd = open_node(m, n, st);
-        if (fd < 0)
-                return fd;
-        if (mkdirat(fd, LMCT_LEAF, 0755) < 0 && errno != EEXIST)
-                return st_fail(st, st_code_from_errno(negerrno()), negerrno(), "cannot create the leaf of %s: %s",
-                               path, strerror(errno));
-        leaf = openat(fd, LMCT_LEAF, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        leaf = manager_leaf_fd(m, path, st);
         if (leaf < 0)
-                return st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot open the leaf of %s: %s", path,
-                               strerror(errno));
+                return leaf;
         for (size_t i = 0; i < n_pids; i++) {
                 snprintf(num, sizeof num, "%d", pids[i]);
                 r = cg_write(leaf, "cgroup.procs", num);

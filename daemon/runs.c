@@ -27,6 +27,7 @@
 #define ARGS_MAX 4096
 #define ENV_MAX 4096
 
+
 typedef struct run {
         manager *m;
         conn *c;
@@ -175,6 +176,26 @@ static bool env_has_path(char **v, size_t n) {
         return false;
 }
 
+/* Checks a command's arguments, environment and directory and makes the
+ * argv and envp arrays for spawning it (a default PATH when none is set). */
+static int command_arrays(char **args, size_t n_args, char **env, size_t n_env, const char *cwd, bool need_args,
+                          char ***ret_argv, char ***ret_envp, status *st) {
+        int r;
+
+        if (n_args == 0 && need_args)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no command given");
+        if ((r = check_strings(args, n_args, ARGS_MAX, false, "arguments", st)) < 0 ||
+            (r = check_strings(env, n_env, ENV_MAX, true, "environment entries", st)) < 0)
+                return r;
+        if (cwd && cwd[0] != '/')
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "cwd must be an absolute path");
+        *ret_argv = strv_of(args, n_args, NULL);
+        *ret_envp = strv_of(env, n_env, env_has_path(env, n_env) ? NULL : "PATH=" SPAWN_DEFAULT_PATH);
+        if (!*ret_argv || !*ret_envp)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        return 0;
+}
+
 /* Where a detached command's output goes: the journal when one runs, else
  * a file below the log directory. */
 static int detached_output(manager *m, const char *name, run_status *rs, status *st) {
@@ -320,12 +341,8 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         r = take_stdio(c, rq->detach, fds, st);
         if (r < 0)
                 return r;
-        if (rq->n_args == 0 && !rq->bundle) {
-                r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no command given");
-                goto out;
-        }
-        if ((r = check_strings(rq->args, rq->n_args, ARGS_MAX, false, "arguments", st)) < 0 ||
-            (r = check_strings(rq->env, rq->n_env, ENV_MAX, true, "environment entries", st)) < 0)
+        r = command_arrays(rq->args, rq->n_args, rq->env, rq->n_env, rq->cwd, !rq->bundle, &argv, &envp, st);
+        if (r < 0)
                 goto out;
         if (rq->bundle && (rq->rootfs || rq->isolate || rq->hostname || rq->has_uid)) {
                 r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
@@ -334,9 +351,8 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         }
         if (rq->bundle && (r = oci_load(rq->bundle, &bundle, st)) < 0)
                 goto out;
-        if ((rq->cwd && rq->cwd[0] != '/') || (rq->rootfs && rq->rootfs[0] != '/')) {
-                r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%s must be an absolute path",
-                            rq->rootfs && rq->rootfs[0] != '/' ? "rootfs" : "cwd");
+        if (rq->rootfs && rq->rootfs[0] != '/') {
+                r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "rootfs must be an absolute path");
                 goto out;
         }
         if (rq->rootfs) {
@@ -397,14 +413,6 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
                 }
                 fds[2] = fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
         }
-        argv = strv_of(rq->args, rq->n_args, NULL);
-        envp = strv_of(rq->env, rq->n_env,
-                       env_has_path(rq->env, rq->n_env) ? NULL
-                                                        : "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        if (!argv || !envp) {
-                r = st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-                goto fail_created;
-        }
         sp.argv = argv;
         sp.envp = envp;
         sp.cwd = rq->cwd ? rq->cwd : "/";
@@ -461,17 +469,9 @@ int runs_exec(manager *m, conn *c, uint64_t id, const Lmct__V1__ExecRequest *rq,
         r = take_stdio(c, false, fds, st);
         if (r < 0)
                 return r;
-        if (rq->n_args == 0) {
-                r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no command given");
+        r = command_arrays(rq->args, rq->n_args, rq->env, rq->n_env, rq->cwd, true, &argv, &envp, st);
+        if (r < 0)
                 goto out;
-        }
-        if ((r = check_strings(rq->args, rq->n_args, ARGS_MAX, false, "arguments", st)) < 0 ||
-            (r = check_strings(rq->env, rq->n_env, ENV_MAX, true, "environment entries", st)) < 0)
-                goto out;
-        if (rq->cwd && rq->cwd[0] != '/') {
-                r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "cwd must be an absolute path");
-                goto out;
-        }
         exists = manager_exists(m, rq->name, st);
         if (exists <= 0) {
                 r = exists < 0 ? exists : st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "%s does not exist", rq->name);
@@ -490,14 +490,6 @@ int runs_exec(manager *m, conn *c, uint64_t id, const Lmct__V1__ExecRequest *rq,
         cgfd = manager_leaf_fd(m, name, st);
         if (cgfd < 0) {
                 r = cgfd;
-                goto out;
-        }
-        argv = strv_of(rq->args, rq->n_args, NULL);
-        envp = strv_of(rq->env, rq->n_env,
-                       env_has_path(rq->env, rq->n_env) ? NULL
-                                                        : "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        if (!argv || !envp) {
-                r = st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
                 goto out;
         }
         sp.argv = argv;

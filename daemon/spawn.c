@@ -28,7 +28,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 
 /* What the child reports through the error pipe before exec. */
 struct child_error {
@@ -55,7 +55,7 @@ static const char *find_path(char *const *envp) {
         for (char *const *e = envp; e && *e; e++)
                 if (strncmp(*e, "PATH=", 5) == 0)
                         return *e + 5;
-        return DEFAULT_PATH;
+        return SPAWN_DEFAULT_PATH;
 }
 
 /* execve with a PATH search in the command's own environment. */
@@ -81,33 +81,6 @@ static int exec_search(char *const *argv, char *const *envp) {
                 p += len + 1;
         }
         return -saved;
-}
-
-/* Minimal /dev for a new root: bind the host's harmless nodes. */
-static int setup_dev(void) {
-        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
-
-        if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
-                return -1;
-        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                char host[64], here[64];
-                int fd;
-                snprintf(host, sizeof host, "/dev/%s", nodes[i]);
-                snprintf(here, sizeof here, "dev/%s", nodes[i]);
-                fd = open(here, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-                if (fd < 0)
-                        return -1;
-                close(fd);
-                if (mount(host, here, NULL, MS_BIND, NULL) < 0)
-                        return -1;
-        }
-        (void)mkdir("dev/pts", 0755);
-        (void)mkdir("dev/shm", 01777);
-        (void)symlink("/proc/self/fd", "dev/fd");
-        (void)symlink("/proc/self/fd/0", "dev/stdin");
-        (void)symlink("/proc/self/fd/1", "dev/stdout");
-        (void)symlink("/proc/self/fd/2", "dev/stderr");
-        return 0;
 }
 
 /* mkdir -p of PATH relative to the current directory. */
@@ -199,6 +172,8 @@ static int bind_default_devices(void) {
         (void)symlink("/proc/self/fd/1", "dev/stdout");
         (void)symlink("/proc/self/fd/2", "dev/stderr");
         (void)symlink("pts/ptmx", "dev/ptmx");
+        (void)mkdir("dev/pts", 0755);
+        (void)mkdir("dev/shm", 01777);
         return 0;
 }
 
@@ -230,7 +205,8 @@ static void child_rootfs(const spawn_spec *sp, int errpipe) {
                 (void)mkdir("dev", 0755);
                 (void)mkdir("sys", 0555);
                 CHECK(mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc");
-                CHECK(setup_dev(), "set up /dev");
+                CHECK(mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount /dev");
+                CHECK(bind_default_devices(), "set up /dev");
                 if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
                         CHECK(mount("/sys", "sys", NULL, MS_BIND | MS_REC | MS_RDONLY, NULL), "mount /sys");
         }

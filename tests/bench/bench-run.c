@@ -22,25 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "lmct.h"
 
 extern char **environ;
 
-static double now_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b) {
-        double x = *(const double *)a, y = *(const double *)b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-        qsort(v, (size_t)n, sizeof *v, cmp_d);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static int run_argv(char *const argv[]) {
         pid_t pid;
@@ -157,18 +143,18 @@ int main(int argc, char **argv) {
                 }
         }
         {
-                double floor = median(t[0], iters), fe = median(t[1], iters), cli = median(t[2], iters),
-                       lib = median(t[3], iters);
+                double floor = median(t[0], (size_t)iters), fe = median(t[1], (size_t)iters), cli = median(t[2], (size_t)iters),
+                       lib = median(t[3], (size_t)iters);
                 printf("starting /bin/true, %d iterations, medians:\n", iters);
                 printf("  clone3 into a cgroup + exec, done directly  %9.1f us  (the floor)\n", floor);
                 printf("  fork+exec, no cgroup                        %9.1f us  %5.2fx floor\n", fe, fe / floor);
                 printf("  lmctl run c -- /bin/true (CLI included)     %9.1f us  %5.2fx floor\n", cli, cli / floor);
                 printf("  the same request through liblmct            %9.1f us  %5.2fx floor\n", lib, lib / floor);
                 if (bundle) {
-                        double b = median(t[4], iters);
+                        double b = median(t[4], (size_t)iters);
                         printf("  lmctl run --rm --bundle B                   %9.1f us\n", b);
                         if (use_crun) {
-                                double cr = median(t[5], iters);
+                                double cr = median(t[5], (size_t)iters);
                                 printf("  crun run -b B                               %9.1f us  lmctl/crun %.2f\n", cr, b / cr);
                         }
                 }

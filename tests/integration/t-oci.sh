@@ -19,6 +19,11 @@ set_json() { python3 -c "import json,sys; c=json.load(open(sys.argv[1])); $2; js
 mk_bundle "$B"
 expect_eq "lmctl spec writes config.json" "$(test -s "$B/config.json" && echo yes)" yes
 expect_rc 4 "lmctl spec refuses to overwrite it" lm spec "$B"
+# Unchanged, it runs sh, which reads an empty stdin and ends: under both.
+expect_rc 0 "the unchanged spec runs under lmctl" lm run --rm s0 --bundle "$B" </dev/null
+if command -v crun >/dev/null; then
+        expect_rc 0 "the unchanged spec runs under crun" crun --root "$LOGS/crun-$$" run -b "$B" "lmct-spec-$$" </dev/null
+fi
 set_json "$B/config.json" 'c["process"]["args"]=["sh","-c","echo hello from $(hostname); echo pid $$; id -u; ls /; cat /proc/self/cgroup; for p in /proc/[0-9]*; do echo -n \"${p#/proc/} \"; done; echo; touch /x 2>&1 | cut -d: -f2-; grep CapEff /proc/self/status; ls /dev | grep -c null"]'
 
 expect_rc 0 "lmctl run --rm --bundle (busybox rootfs)" lm run --rm b1 --bundle "$B"

@@ -7,7 +7,9 @@
 #   tests/vm/boot.sh WORKDIR COMMAND [ARG...]
 #
 # WORKDIR holds the initramfs (built on first use). Prints the guest's
-# console; exits with the command's status, or 125 when the VM could not
+# console as it comes (a VM that stalls is booted once more, so a caller
+# that parses results reads WORKDIR/console.log: the last attempt's
+# console); exits with the command's status, or 125 when the VM could not
 # boot or did not report (never 0).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,7 +57,10 @@ total_timeout=${LMCT_VM_TIMEOUT:-2400}
 
 # Boots once. Streams the console, and returns 0 when the guest reported,
 # 124 when it ran past the deadline, 123 when it showed no sign of life
-# (no "lmct-vm: running" line) within the boot deadline.
+# (no "lmct-vm: running" line) within the boot deadline or its kernel
+# reported a stall (RCU stall, soft lockup: under software emulation the
+# vCPUs sometimes stop taking timer interrupts; a healthy run never prints
+# these).
 boot_once() {
         local raw=$log.raw start now qpid tpid
         : > "$raw"
@@ -74,6 +79,11 @@ boot_once() {
         while kill -0 "$qpid" 2>/dev/null; do
                 sleep 1
                 now=$(date +%s)
+                if grep -qE 'rcu_preempt detected stalls|soft lockup - CPU' "$raw"; then
+                        kill -9 "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+                        echo "boot.sh: the guest kernel reported a stall" >&2
+                        return 123
+                fi
                 if [ $((now - start)) -ge "$boot_timeout" ] && ! grep -q '^lmct-vm: running' "$raw"; then
                         kill -9 "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; wait "$tpid" 2>/dev/null
                         return 123
@@ -94,7 +104,7 @@ for attempt in 1 2; do
         how=$?
         [ "$how" = 123 ] || break
         sed 's/\r$//' "$log.raw" > "$log.hung-$attempt"
-        echo "boot.sh: the VM showed no sign of life within ${boot_timeout}s (console kept in $log.hung-$attempt)" >&2
+        echo "boot.sh: the VM stalled or showed no sign of life within ${boot_timeout}s (console kept in $log.hung-$attempt)" >&2
         [ "$attempt" = 1 ] && echo "boot.sh: booting it once more" >&2
 done
 if [ "$how" = 123 ]; then
