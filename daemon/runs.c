@@ -418,24 +418,19 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         sp.cwd = rq->cwd ? rq->cwd : "/";
         if (bundle) {
                 oci_spawn_spec(bundle, &sp);
-                if (rq->n_args > 0)
+                if (rq->n_args > 0) {
                         sp.argv = argv; /* a command on the line replaces process.args */
-                if (rq->cwd && rq->n_args > 0)
-                        sp.cwd = rq->cwd;
-                sp.cgroup_fd = cgfd;
-                sp.join_pidfd = -1;
-                memcpy(sp.stdio, fds, sizeof fds);
-                r = start(m, c, id, name, &sp, rq->remove, rq->detach, false, &rs, ret, st);
-                if (r < 0)
-                        goto fail_created;
-                goto out;
+                        if (rq->cwd)
+                                sp.cwd = rq->cwd;
+                }
+        } else {
+                sp.set_user = rq->has_uid;
+                sp.uid = rq->uid;
+                sp.gid = rq->has_gid ? rq->gid : rq->uid;
+                sp.ns_flags = isolation_flags(rq->isolate, rq->hostname, rq->rootfs);
+                sp.hostname = rq->hostname ? rq->hostname : lmct_name_last(name);
+                sp.rootfs = rq->rootfs;
         }
-        sp.set_user = rq->has_uid;
-        sp.uid = rq->uid;
-        sp.gid = rq->has_gid ? rq->gid : rq->uid;
-        sp.ns_flags = isolation_flags(rq->isolate, rq->hostname, rq->rootfs);
-        sp.hostname = rq->hostname ? rq->hostname : lmct_name_last(name);
-        sp.rootfs = rq->rootfs;
         sp.cgroup_fd = cgfd;
         sp.join_pidfd = -1;
         memcpy(sp.stdio, fds, sizeof fds);
