@@ -62,3 +62,10 @@ wait $a 2>/dev/null; rc=$?
 echo "touching 128M in containerB/child (allowed 256M, parent 64M): exit status $rc$([ $rc = 137 ] && echo ' (OOM-killed: the parent caps the child)')"
 say lmctl destroy -r -f containerA
 say lmctl destroy -r containerB
+
+echo
+echo "== The runtime in one line: create, run, remove"
+say lmctl run --rm job1 --cpu 0.5 --memory 64M --isolate pid,uts --hostname job1 -- \
+        sh -c 'echo "I am pid $$ on $(hostname), in cgroup $(cat /proc/self/cgroup)"; exit 3'
+echo "(exit status $?)"
+say lmctl list
