@@ -158,18 +158,25 @@ int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st
         return 0;
 }
 
+void climits_save(limit_plan *p, int dirfd) {
+        for (size_t i = 0; i < p->n; i++) {
+                limit_write *w = &p->w[i];
+                ssize_t n = cg_read(dirfd, w->file, w->old, sizeof w->old);
+                if (n < 0)
+                        w->old[0] = '\0';
+                else if (n == 0)
+                        snprintf(w->old, sizeof w->old, "\n");
+        }
+        p->saved = true;
+}
+
 int climits_apply(limit_plan *p, int dirfd, bool rollback, status *st) {
+        if (rollback && !p->saved)
+                climits_save(p, dirfd);
         for (size_t i = 0; i < p->n; i++) {
                 limit_write *w = &p->w[i];
                 int r;
 
-                if (rollback) {
-                        ssize_t n = cg_read(dirfd, w->file, w->old, sizeof w->old);
-                        if (n < 0)
-                                w->old[0] = '\0';
-                        else if (n == 0)
-                                snprintf(w->old, sizeof w->old, "\n");
-                }
                 r = cg_write(dirfd, w->file, w->value);
                 if (r < 0) {
                         for (size_t k = i; rollback && k-- > 0;)

@@ -22,12 +22,16 @@ typedef struct limit_plan {
         limit_write w[CLIMITS_WRITES_MAX];
         size_t n;
         unsigned mask;         /* controllers the writes need */
+        bool saved;            /* old values read (climits_save) */
 } limit_plan;
 
 /* Validates L and turns it into writes. DIRFD is the existing container
  * (for values that combine with what is set: cpu.max's quota and period),
  * or -1 for a new one. INVALID_ARGUMENT naming the limit on bad values. */
 int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *plan, status *st);
+
+/* Reads the values PLAN will overwrite into it. */
+void climits_save(limit_plan *plan, int dirfd);
 
 /* Applies PLAN to DIRFD. With ROLLBACK, values it overwrote are restored
  * when a later write fails. */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "climits.h"
+#include "journal.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "util.h"
@@ -27,6 +28,7 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
         node *deepest, *n;
         size_t missing;
         limit_plan plan;
+        bool journaled;
         int r;
 
         r = check_name(m, name, false, st, &norm);
@@ -52,6 +54,16 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
         basefd = node_fd(m, deepest, st, &owned);
         if (basefd < 0)
                 return basefd;
+        /* More than one syscall: record the first new directory, so that a
+         * restart after a crash midway removes what was made. */
+        journaled = plan.n > 0 || first_new != last;
+        if (journaled) {
+                snprintf(buf, sizeof buf, "%.*s", (int)(first_new - norm + strcspn(first_new, "/")), norm);
+                r = journal_begin(m, "create", buf, NULL);
+                if (r < 0)
+                        return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to create %s: %s",
+                                       norm, strerror(-r));
+        }
 
         /* Make each missing directory; the limits go on the last one. */
         parentfd = basefd;
@@ -74,6 +86,8 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                                         (void)adopt(m, found, efd);
                                 if (efd >= 0)
                                         close(efd);
+                                if (journaled)
+                                        journal_end(m);
                                 return st_fail(st, LMCT__V1__CODE__ALREADY_EXISTS, r, "%s already exists", buf);
                         }
                         mkdir_error(st, r, buf);
@@ -125,6 +139,8 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                         n->subtree_mask = plan.mask;
                 }
         }
+        if (journaled)
+                journal_end(m);
         log_info("created %s", norm);
         return 0;
 
@@ -143,6 +159,8 @@ rollback: {
         k = cg_rmtree(basefd, first, failed, sizeof failed);
         if (k < 0)
                 log_error("create %s: cannot remove %s after a failure: %s", norm, failed, strerror(-k));
+        if (journaled)
+                journal_end(m);
 }
         return r;
 }
@@ -165,7 +183,17 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, stat
         r = ensure_controllers(m, n->parent, plan.mask, st);
         if (r < 0)
                 return r;
+        if (plan.n > 1) {
+                /* Several files: all or none, across a crash too. */
+                climits_save(&plan, fd);
+                r = journal_begin(m, "update", buf, &plan);
+                if (r < 0)
+                        return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to update %s: %s",
+                                       buf, strerror(-r));
+        }
         r = climits_apply(&plan, fd, plan.n > 1, st);
+        if (plan.n > 1)
+                journal_end(m);
         if (r < 0)
                 return r;
         log_info("updated %s", buf);
@@ -182,7 +210,13 @@ static int remove_node(manager *m, node *n, status *st) {
         pfd = node_fd(m, n->parent, st, &owned);
         if (pfd < 0)
                 return pfd;
+        /* A restart after a crash midway finishes the removal. */
+        r = journal_begin(m, "destroy", path, NULL);
+        if (r < 0)
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to destroy %s: %s", path,
+                               strerror(-r));
         r = cg_rmtree(pfd, n->name, failed, sizeof failed);
+        journal_end(m);
         if (r < 0) {
                 /* Part of the subtree may be gone: read it again from the kernel. */
                 node *parent = n->parent;

@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 
 #include "climits.h"
+#include "journal.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "util.h"
@@ -387,6 +388,7 @@ int manager_new(struct event_base *base, const char *root_path, unsigned max_dep
                 log_error_errno(r, "cannot find %s in the cgroup2 mounts", root_path);
                 goto fail;
         }
+        journal_recover(m);
         m->root = tree_new_root();
         if (!m->root) {
                 r = -ENOMEM;

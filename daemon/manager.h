@@ -31,6 +31,7 @@ typedef struct manager {
         int pause_timeout_ms;
         struct run *runs;      /* commands lmctld started and still tracks */
         char *log_dir;         /* detached output when no journal runs */
+        const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */
 } manager;
 
 /* Called when a pending operation ends: R is 0 or a negative errno, ST the
