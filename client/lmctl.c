@@ -78,6 +78,7 @@ int connect_daemon(ctx *c) {
                 fprintf(stderr, "lmctl: %s: cannot reach lmctld at %s: %s\n", c->verb, path, strerror(-r));
                 return EXIT_UNREACHABLE;
         }
+        lmct_client_set_retry(c->client, true);
         return 0;
 }
 
@@ -101,8 +102,13 @@ int call_failed(ctx *c, const char *what, int r) {
         char buf[512];
 
         what = printable(what, buf, sizeof buf);
-        fprintf(stderr, "lmctl: %s%s%s: %s\n", c->verb, *what ? " " : "", what,
-                lmct_client_message(c->client)[0] ? lmct_client_message(c->client) : strerror(-r));
+        fprintf(stderr, "lmctl: %s%s%s: %s%s\n", c->verb, *what ? " " : "", what,
+                lmct_client_message(c->client)[0] ? lmct_client_message(c->client) : strerror(-r),
+                lmct_client_retried(c->client) && (code == LMCT__V1__CODE__ALREADY_EXISTS ||
+                                                   code == LMCT__V1__CODE__NOT_FOUND)
+                        ? " (lmctld restarted during the request, which was sent again: the first attempt may "
+                          "have done it)"
+                        : "");
         switch (code) {
         case LMCT__V1__CODE__INVALID_ARGUMENT: return EXIT_USAGE;
         case LMCT__V1__CODE__NOT_FOUND: return EXIT_NOT_FOUND;

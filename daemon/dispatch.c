@@ -15,6 +15,8 @@ typedef struct call {
         conn *c;
         Lmct__V1__Response *resp;
         const char *verb;
+        log_context ctx;
+        char *container;
 } call;
 
 typedef int (*handler_fn)(manager *m, const Lmct__V1__Request *req, call *cl, status *st);
@@ -49,6 +51,7 @@ static void call_free(call *cl) {
         if (cl->resp)
                 lmct__v1__response__free_unpacked(cl->resp, NULL);
         conn_unref(cl->c);
+        free(cl->container);
         free(cl);
 }
 
@@ -69,7 +72,28 @@ static void call_finish(call *cl, int r, const status *st) {
 }
 
 static void on_done(void *userdata, int r, const status *st) {
-        call_finish(userdata, r, st);
+        call *cl = userdata;
+
+        log_set_context(&cl->ctx);
+        call_finish(cl, r, st);
+        log_set_context(NULL);
+}
+
+/* The container a request names: the "name" field of its verb's message. */
+static const char *request_container(const Lmct__V1__Request *req) {
+        const ProtobufCFieldDescriptor *f, *nf;
+        const ProtobufCMessage *sub;
+
+        f = protobuf_c_message_descriptor_get_field(&lmct__v1__request__descriptor, (unsigned)req->verb_case);
+        if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+                return NULL;
+        sub = *(const ProtobufCMessage *const *)((const char *)req + f->offset);
+        if (!sub)
+                return NULL;
+        nf = protobuf_c_message_descriptor_get_field_by_name(sub->descriptor, "name");
+        if (!nf || nf->type != PROTOBUF_C_TYPE_STRING || nf->label == PROTOBUF_C_LABEL_REPEATED)
+                return NULL;
+        return *(const char *const *)((const char *)sub + nf->offset);
 }
 
 static int h_version(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
@@ -260,15 +284,21 @@ void dispatch(conn *c, manager *m, const Lmct__V1__Request *req) {
         cl->c = conn_ref(c);
         cl->resp = response_new(req->id, NULL);
         cl->verb = idx < ELEMENTSOF(verbs) && verbs[idx].fn ? verbs[idx].name : "?";
+        if (request_container(req))
+                cl->container = strdup(request_container(req));
+        cl->ctx = (log_context){ .verb = cl->verb, .container = cl->container };
+        conn_peer(c, &cl->ctx.pid, &cl->ctx.uid);
         if (!cl->resp) {
                 call_free(cl);
                 return;
         }
+        log_set_context(&cl->ctx);
         if (idx >= ELEMENTSOF(verbs) || !verbs[idx].fn) {
                 r = st_fail(&st, LMCT__V1__CODE__UNIMPLEMENTED, -EOPNOTSUPP,
                             "the request names no verb this daemon knows (protocol version %d)",
                             LMCT_PROTOCOL_VERSION);
                 call_finish(cl, r, &st);
+                log_set_context(NULL);
                 return;
         }
         if (log_max_level >= LOG_DEBUG) {
@@ -281,7 +311,7 @@ void dispatch(conn *c, manager *m, const Lmct__V1__Request *req) {
                           (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3);
         } else
                 r = verbs[idx].fn(m, req, cl, &st);
-        if (r == MANAGER_PENDING)
-                return;
-        call_finish(cl, r, &st);
+        if (r != MANAGER_PENDING)
+                call_finish(cl, r, &st);
+        log_set_context(NULL);
 }

@@ -1,5 +1,6 @@
 /* lmctld: owns a cgroup v2 subtree and serves lmct requests on a socket. */
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,6 +17,8 @@
 #include "log.h"
 #include "manager.h"
 #include "runs.h"
+#include "scope.h"
+#include "spawn.h"
 #include "server.h"
 #include "util.h"
 
@@ -25,9 +28,12 @@ static void usage(FILE *f) {
         fprintf(f,
                 "Usage: lmctld [OPTIONS]\n"
                 "Serve lmct requests: named, nested containers on a cgroup v2 subtree.\n\n"
-                "  -s, --socket PATH       listen on PATH (default %s)\n"
+                "  -s, --socket PATH       listen on PATH (default %s); a socket passed by\n"
+                "                          systemd (socket activation) is used instead\n"
                 "  -r, --cgroup-root DIR   own the cgroup v2 directory DIR (default %s);\n"
                 "                          created if missing; containers are its subdirectories\n"
+                "      --scope UNIT        on a systemd host: own the delegated scope UNIT\n"
+                "                          (e.g. lmct.scope), created through systemd if missing\n"
                 "  -d, --max-depth N       refuse names deeper than N (1..%d, default %d)\n"
                 "  -l, --log-dir DIR       output of detached commands when no journal runs\n"
                 "                          (default /var/log/lmct)\n"
@@ -81,6 +87,71 @@ static int listen_on(const char *path) {
         return TAKE_FD(fd);
 }
 
+/* What systemd shows: STATUS= for systemctl status, WATCHDOG=1 pings. */
+typedef struct service {
+        manager *m;
+        server *srv;
+        struct event *timer;
+        bool watchdog;
+        char last[128];  /* the STATUS= line last sent */
+} service;
+
+static void service_tick(evutil_socket_t fd, short what, void *arg) {
+        service *sv = arg;
+        char line[128];
+        unsigned clients = server_connections(sv->srv);
+
+        (void)fd;
+        (void)what;
+        snprintf(line, sizeof line, "STATUS=%zu containers managed, %u client%s connected",
+                 manager_count(sv->m), clients, clients == 1 ? "" : "s");
+        if (strcmp(line, sv->last) != 0) {
+                snprintf(sv->last, sizeof sv->last, "%s", line);
+                (void)sd_notify(0, line);
+        }
+        /* Pinged from the event loop: a loop that hangs stops the pings. */
+        if (sv->watchdog)
+                (void)sd_notify(0, "WATCHDOG=1");
+}
+
+static int service_start(service *sv, struct event_base *base) {
+        uint64_t usec = 0;
+        struct timeval tv = { 2, 0 };
+
+        if (!getenv("NOTIFY_SOCKET"))
+                return 0; /* not under systemd: nothing to tell */
+        sv->watchdog = sd_watchdog_enabled(0, &usec) > 0 && usec > 0;
+        if (sv->watchdog && usec / 2 < 2000000) {
+                tv.tv_sec = (time_t)(usec / 2 / 1000000);
+                tv.tv_usec = (suseconds_t)(usec / 2 % 1000000);
+        }
+        sv->timer = event_new(base, -1, EV_PERSIST, service_tick, sv);
+        if (!sv->timer || event_add(sv->timer, &tv) < 0)
+                return -ENOMEM;
+        service_tick(-1, 0, sv);
+        return 0;
+}
+
+/* The listening socket systemd passed, or -ENOENT if none. */
+static int passed_socket(void) {
+        int n = sd_listen_fds(1);
+
+        if (n <= 0)
+                return -ENOENT;
+        if (n > 1) {
+                log_error("systemd passed %d sockets; lmctld takes one", n);
+                return -EINVAL;
+        }
+        if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+                log_error("the socket systemd passed is not a listening AF_UNIX stream socket");
+                return -EINVAL;
+        }
+        if (fcntl(SD_LISTEN_FDS_START, F_SETFL, fcntl(SD_LISTEN_FDS_START, F_GETFL) | O_NONBLOCK) < 0 ||
+            fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0)
+                return log_error_errno(negerrno(), "cannot set up the passed socket");
+        return SD_LISTEN_FDS_START;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
         (void)what;
         log_info("received signal %d, stopping", (int)sig);
@@ -93,13 +164,17 @@ int main(int argc, char **argv) {
                 { "cgroup-root", required_argument, NULL, 'r' },
                 { "max-depth", required_argument, NULL, 'd' },
                 { "log-dir", required_argument, NULL, 'l' },
+                { "scope", required_argument, NULL, 'S' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        const char *socket_path = NULL, *root = CGROUP_ROOT_DEFAULT, *log_dir = "/var/log/lmct";
+        const char *socket_path = NULL, *root = NULL, *log_dir = "/var/log/lmct", *scope = NULL;
+        _cleanup_free_ char *scope_path = NULL;
+        service sv = { 0 };
+        bool activated = false;
         unsigned max_depth = LMCT_NAME_DEPTH_MAX;
         struct event_base *base = NULL;
         struct event *sigterm = NULL, *sigint = NULL;
@@ -122,6 +197,7 @@ int main(int argc, char **argv) {
                         break;
                 }
                 case 'l': log_dir = optarg; break;
+                case 'S': scope = optarg; break;
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'q': log_max_level = LOG_WARNING; break;
                 case 'h': usage(stdout); return 0;
@@ -133,21 +209,42 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "lmctld: unexpected argument '%s'\n", argv[optind]);
                 return 2;
         }
+        if (scope && root) {
+                fprintf(stderr, "lmctld: --scope and --cgroup-root exclude each other\n");
+                return 2;
+        }
+        if (scope && (strlen(scope) < 7 || strcmp(scope + strlen(scope) - 6, ".scope") != 0 || strchr(scope, '/'))) {
+                fprintf(stderr, "lmctld: --scope takes a unit name ending in .scope, such as lmct.scope\n");
+                return 2;
+        }
+        log_open();
         if (!socket_path)
                 socket_path = getenv(LMCT_SOCKET_ENV);
         if (!socket_path || !*socket_path)
                 socket_path = LMCT_SOCKET_DEFAULT;
 
         signal(SIGPIPE, SIG_IGN);
+        spawn_raise_nofile();
         base = event_base_new();
         if (!base)
                 goto out;
-        if (manager_new(base, root, max_depth, &m) < 0)
+        if (scope) {
+                if (scope_setup(scope, &scope_path) < 0)
+                        goto out;
+                root = scope_path;
+        }
+        if (manager_new(base, root ? root : CGROUP_ROOT_DEFAULT, max_depth, &m) < 0)
                 goto out;
         m->log_dir = strdup(log_dir);
         if (!m->log_dir)
                 goto out;
-        fd = listen_on(socket_path);
+        fd = passed_socket();
+        if (fd == -ENOENT)
+                fd = listen_on(socket_path);
+        else if (fd >= 0) {
+                activated = true;
+                socket_path = "the socket passed by systemd";
+        }
         if (fd < 0)
                 goto out;
         if (server_new(base, m, fd, &srv) < 0) {
@@ -158,13 +255,23 @@ int main(int argc, char **argv) {
         sigint = evsignal_new(base, SIGINT, on_signal, base);
         if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
                 goto out;
-        log_info("lmctld %s serving %s for %s (%zu containers)", LMCT_VERSION, socket_path, root, manager_count(m));
+        log_info("lmctld %s serving %s for %s (%zu containers)", LMCT_VERSION, socket_path, m->root_path,
+                 manager_count(m));
+        /* Ready: the tree is adopted and the socket served. */
         (void)sd_notify(0, "READY=1");
+        sv.m = m;
+        sv.srv = srv;
+        if (service_start(&sv, base) < 0)
+                goto out;
         event_base_dispatch(base);
-        (void)sd_notify(0, "STOPPING=1");
-        (void)unlink(socket_path);
+        (void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+        /* systemd keeps its socket; only a socket lmctld made is removed. */
+        if (!activated)
+                (void)unlink(socket_path);
         r = 0;
 out:
+        if (sv.timer)
+                event_free(sv.timer);
         if (sigterm)
                 event_free(sigterm);
         if (sigint)

@@ -234,8 +234,22 @@ static void child_rootfs(const spawn_spec *sp, int errpipe) {
                 CHECK(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), "make the root read-only");
 }
 
+static struct rlimit inherited_nofile;
+static bool nofile_raised;
+
+void spawn_raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &inherited_nofile) < 0 || inherited_nofile.rlim_cur >= inherited_nofile.rlim_max)
+                return;
+        rl = (struct rlimit){ inherited_nofile.rlim_max, inherited_nofile.rlim_max };
+        nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
 /* The process's own limits and privileges, last before exec. */
 static void child_privileges(const spawn_spec *sp, int errpipe) {
+        if (nofile_raised)
+                CHECK(setrlimit(RLIMIT_NOFILE, &inherited_nofile), "restore the open-file limit");
         for (size_t i = 0; i < sp->n_rlimits; i++) {
                 struct rlimit rl = { sp->rlimits[i].soft, sp->rlimits[i].hard };
                 CHECK(setrlimit(sp->rlimits[i].resource, &rl), "set a resource limit");

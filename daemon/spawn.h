@@ -64,4 +64,9 @@ typedef struct spawn_spec {
  * executed; or a negative errno for a failure of lmctld's own, with ERR
  * naming the step; or a positive 126/127 when the command itself could
  * not be executed (as shells report it), with ERR saying why. */
+/* Raises lmctld's own open-file limit to its hard limit (1024 clients and
+ * their descriptors need more than the usual soft 1024), while commands it
+ * starts keep the limit lmctld was started with. Call once at start. */
+void spawn_raise_nofile(void);
+
 int spawn_process(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);

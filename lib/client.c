@@ -20,6 +20,8 @@ struct lmct_client {
         size_t rstart, rend;
         Lmct__V1__Code code;
         char message[512];
+        char path[108];         /* sizeof sun_path: for a reconnect */
+        bool retry, retried;
 };
 
 static int set_error(lmct_client *c, Lmct__V1__Code code, int r, const char *fmt, ...)
@@ -34,15 +36,10 @@ static int set_error(lmct_client *c, Lmct__V1__Code code, int r, const char *fmt
         return r;
 }
 
-int lmct_connect(const char *path, lmct_client **ret) {
+static int connect_to(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
-        lmct_client *c;
 
-        if (!path)
-                path = getenv(LMCT_SOCKET_ENV);
-        if (!path || !*path)
-                path = LMCT_SOCKET_DEFAULT;
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
@@ -51,6 +48,20 @@ int lmct_connect(const char *path, lmct_client **ret) {
                 return negerrno();
         if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
                 return negerrno();
+        return TAKE_FD(fd);
+}
+
+int lmct_connect(const char *path, lmct_client **ret) {
+        _cleanup_close_ int fd = -1;
+        lmct_client *c;
+
+        if (!path)
+                path = getenv(LMCT_SOCKET_ENV);
+        if (!path || !*path)
+                path = LMCT_SOCKET_DEFAULT;
+        fd = connect_to(path);
+        if (fd < 0)
+                return fd;
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
@@ -61,9 +72,13 @@ int lmct_connect(const char *path, lmct_client **ret) {
         }
         c->fd = TAKE_FD(fd);
         c->next_id = 1;
+        snprintf(c->path, sizeof c->path, "%s", path);
         *ret = c;
         return 0;
 }
+
+void lmct_client_set_retry(lmct_client *c, bool on) { c->retry = on; }
+bool lmct_client_retried(const lmct_client *c) { return c->retried; }
 
 lmct_client *lmct_client_free(lmct_client *c) {
         if (c) {
@@ -258,12 +273,27 @@ int lmct_call(lmct_client *c, Lmct__V1__Request *req, lmct_response **ret) {
         lmct_response *resp = NULL;
         int r;
 
-        r = lmct_send(c, req);
-        if (r < 0)
-                return r;
-        r = lmct_recv(c, &resp);
-        if (r < 0)
-                return r;
+        for (int attempt = 0;; attempt++) {
+                int fd;
+
+                r = lmct_send(c, req);
+                if (r >= 0)
+                        r = lmct_recv(c, &resp);
+                if (r >= 0)
+                        break;
+                /* Closed before any byte of the answer: lmctld went away. A
+                 * socket systemd holds open queues the new connection for
+                 * the next lmctld. */
+                if (!c->retry || attempt > 0 || (r != -ECONNRESET && r != -EPIPE) || c->rend != c->rstart)
+                        return r;
+                fd = connect_to(c->path);
+                if (fd < 0)
+                        return r;
+                close(c->fd);
+                c->fd = fd;
+                c->rstart = c->rend = 0;
+                c->retried = true;
+        }
         if (resp->id != req->id) {
                 lmct_response_free(resp);
                 return set_error(c, LMCT__V1__CODE__INTERNAL, -EPROTO, "answer for another request");

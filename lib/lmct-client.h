@@ -24,6 +24,14 @@ typedef Lmct__V1__Limits lmct_limits;
 
 /* PATH NULL: $LMCT_SOCKET, else LMCT_SOCKET_DEFAULT. */
 int lmct_connect(const char *path, lmct_client **ret);
+
+/* With ON, a blocking call whose connection closes before its answer
+ * begins (lmctld restarted) is sent once more on a new connection. Off by
+ * default: the first attempt may have taken effect, so only callers that
+ * can tell (lmct_client_retried) should turn it on. */
+void lmct_client_set_retry(lmct_client *c, bool on);
+/* Whether a call on C was sent a second time. */
+bool lmct_client_retried(const lmct_client *c);
 lmct_client *lmct_client_free(lmct_client *c);
 
 /* The code and message of the last failed call on C. */

@@ -53,6 +53,22 @@ for f in lmct.h lmct.pb-c.h; do
         expect_eq "installed header $f" "$(find "$dest" -name "$f" | wc -l)" 1
 done
 expect_eq "installed lmct.proto" "$(find "$dest" -name lmct.proto | wc -l)" 1
+unitdir=$(pkg-config --variable=systemdsystemunitdir systemd)
+sysusersdir=$(pkg-config --variable=sysusersdir systemd)
+for f in lmctld.service lmctld.socket; do
+        expect_eq "installed $f in systemd's unit directory ($unitdir)" "$(test -f "$dest$unitdir/$f" && echo yes)" yes
+done
+expect_eq "installed the lmct group for sysusers.d" "$(grep -c '^g lmct' "$dest$sysusersdir/lmct.conf" 2>&1)" 1
+execstart=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$dest$unitdir/lmctld.service")
+expect_eq "the service starts the installed lmctld" "$(test -x "$dest$execstart" && echo "$execstart")" "$execstart"
+if command -v systemd-analyze >/dev/null; then
+        # The same units, with ExecStart= pointing into DESTDIR.
+        mkdir -p "$dest/verify"
+        sed "s|^ExecStart=|ExecStart=$dest|" "$dest$unitdir/lmctld.service" > "$dest/verify/lmctld.service"
+        cp "$dest$unitdir/lmctld.socket" "$dest/verify/"
+        out=$(systemd-analyze verify --man=no "$dest/verify/lmctld.socket" "$dest/verify/lmctld.service" 2>&1)
+        expect_eq "systemd-analyze verify finds nothing to say about the units" "$out" ""
+fi
 if cc -o "$dest/agent" "$(dirname "$0")/agent-example.c" \
         $(PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs liblmct) >"$LOGS/agent-cc.log" 2>&1; then
         pass "an agent compiles and links against the installed liblmct"
