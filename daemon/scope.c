@@ -170,6 +170,27 @@ static int find_scope(sd_bus *bus, const char *unit, char **ret_cg) {
         return r;
 }
 
+/* systemd's own private socket when root (as systemctl does: no dependency
+ * on a bus daemon being up), the system bus otherwise. */
+static int bus_open(sd_bus **ret) {
+        sd_bus *bus = NULL;
+        int r;
+
+        if (geteuid() != 0 || access("/run/systemd/private", F_OK) < 0)
+                return sd_bus_open_system(ret);
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, "unix:path=/run/systemd/private");
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return sd_bus_open_system(ret);
+        }
+        *ret = bus;
+        return 0;
+}
+
 int scope_setup(const char *unit, char **ret_path) {
         _cleanup_free_ char *cg = NULL;
         _cleanup_close_ int fd = -1, kfd = -1;
@@ -183,9 +204,9 @@ int scope_setup(const char *unit, char **ret_path) {
                 log_error("no cgroup v2 hierarchy is mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified");
                 return -EMEDIUMTYPE;
         }
-        r = sd_bus_open_system(&bus);
+        r = bus_open(&bus);
         if (r < 0)
-                return log_error_errno(r, "cannot connect to systemd on the system bus");
+                return log_error_errno(r, "cannot connect to systemd");
         r = find_scope(bus, unit, &cg);
         if (r == -ENOENT) {
                 char now[4096];

@@ -61,6 +61,20 @@ if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/integration.txt"; then
         failed=$((failed + 1))
 fi
 count "$logs/integration.txt" "integration suite on real cgroup v2"
+
+# lmctld as a systemd service: a VM that boots real systemd as init.
+echo "service suite: booting the test VM with systemd as init"
+LMCT_VM_INIT=systemd tests/vm/boot.sh "$top/build/vm-systemd" "$top/tests/systemd/t-service.sh" "$top/build" \
+        > "$logs/systemd-stream.txt" 2>&1
+rc=$?
+grep '^boot.sh:' "$logs/systemd-stream.txt"
+sed 's/\x1b\[[0-9;]*m//g' "$top/build/vm-systemd/console.log" > "$logs/systemd.txt" 2>/dev/null || : > "$logs/systemd.txt"
+if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/systemd.txt"; then
+        echo "service suite did not run to the end (exit $rc); its output:"
+        tail -n 40 "$logs/systemd.txt"
+        failed=$((failed + 1))
+fi
+count "$logs/systemd.txt" "service suite under systemd"
 echo "logs: $logs"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -51,6 +51,9 @@ if [ ! -s "$initrd" ] || [ "$here/init" -nt "$initrd" ]; then
         rm -rf "$root"
 fi
 
+# LMCT_VM_INIT=systemd: real systemd as init instead of a bare chroot.
+init_args=
+[ "${LMCT_VM_INIT:-}" = systemd ] && init_args="lmct.init=systemd systemd.unified_cgroup_hierarchy=1 systemd.show_status=false"
 log=$work/console.log
 boot_timeout=${LMCT_VM_BOOT_TIMEOUT:-180}
 total_timeout=${LMCT_VM_TIMEOUT:-2400}
@@ -69,7 +72,7 @@ boot_once() {
                 -m "${LMCT_VM_MEMORY:-2048}" -smp 2 -nodefaults -no-user-config -display none -no-reboot \
                 -serial stdio \
                 -kernel "$kernel" -initrd "$initrd" \
-                -append "console=ttyS0 quiet panic=-1 lmct.cmd=$cmd" \
+                -append "console=ttyS0 quiet panic=-1 lmct.cmd=$cmd $init_args" \
                 -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
                 </dev/null >"$raw" 2>&1 &
         qpid=$!
