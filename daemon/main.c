@@ -21,6 +21,7 @@
 #include "spawn.h"
 #include "server.h"
 #include "util.h"
+#include "watch.h"
 
 #define CGROUP_ROOT_DEFAULT "/sys/fs/cgroup/lmct"
 
@@ -152,6 +153,18 @@ static int passed_socket(void) {
         return SD_LISTEN_FDS_START;
 }
 
+/* The keeper's leaf emptied (someone killed it): a scope whose processes
+ * all end is stopped by systemd, taking the containers with it. */
+static bool keeper_changed(watch *w, bool timed_out, void *userdata) {
+        int *kfd = userdata;
+
+        (void)w;
+        (void)timed_out;
+        if (cg_populated(*kfd) == 0)
+                (void)scope_keeper_ensure(*kfd);
+        return false;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
         (void)what;
         log_info("received signal %d, stopping", (int)sig);
@@ -173,6 +186,7 @@ int main(int argc, char **argv) {
         };
         const char *socket_path = NULL, *root = NULL, *log_dir = "/var/log/lmct", *scope = NULL;
         _cleanup_free_ char *scope_path = NULL;
+        _cleanup_close_ int keeper_fd = -1;
         service sv = { 0 };
         bool activated = false;
         unsigned max_depth = LMCT_NAME_DEPTH_MAX;
@@ -229,11 +243,13 @@ int main(int argc, char **argv) {
         if (!base)
                 goto out;
         if (scope) {
-                if (scope_setup(scope, &scope_path) < 0)
+                if (scope_setup(scope, &scope_path, &keeper_fd) < 0)
                         goto out;
                 root = scope_path;
         }
         if (manager_new(base, root ? root : CGROUP_ROOT_DEFAULT, max_depth, &m) < 0)
+                goto out;
+        if (keeper_fd >= 0 && watch_events(m->watcher, keeper_fd, -1, keeper_changed, &keeper_fd, NULL, NULL) < 0)
                 goto out;
         m->log_dir = strdup(log_dir);
         if (!m->log_dir)

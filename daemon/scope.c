@@ -191,12 +191,32 @@ static int bus_open(sd_bus **ret) {
         return 0;
 }
 
-int scope_setup(const char *unit, char **ret_path) {
+int scope_keeper_ensure(int kfd) {
+        char buf[64];
+        pid_t keeper;
+        int r;
+
+        if (cg_read(kfd, "cgroup.procs", buf, sizeof buf) > 0)
+                return 0;
+        r = keeper_start(&keeper);
+        if (r < 0)
+                return log_error_errno(r, "cannot start a keeper");
+        snprintf(buf, sizeof buf, "%d", (int)keeper);
+        r = cg_write(kfd, "cgroup.procs", buf);
+        if (r < 0) {
+                kill(keeper, SIGKILL);
+                return log_error_errno(r, "cannot move the keeper into " KEEPER);
+        }
+        log_warning("the scope's keeper was gone: started a new one (pid %d)", (int)keeper);
+        return 0;
+}
+
+int scope_setup(const char *unit, char **ret_path, int *ret_keeper_fd) {
         _cleanup_free_ char *cg = NULL;
         _cleanup_close_ int fd = -1, kfd = -1;
         const char *mnt = cgroup2_mount();
         sd_bus *bus = NULL;
-        char buf[64], pidbuf[32];
+        char pidbuf[32];
         pid_t keeper = 0;
         int r;
 
@@ -263,14 +283,6 @@ int scope_setup(const char *unit, char **ret_path) {
         }
         /* A keeper already there (lmctld restarted) is kept; one that died
          * is replaced. */
-        if (!keeper && cg_read(kfd, "cgroup.procs", buf, sizeof buf) <= 0) {
-                r = keeper_start(&keeper);
-                if (r < 0) {
-                        log_error_errno(r, "cannot start the keeper of %s", unit);
-                        goto fail;
-                }
-                log_notice("the keeper of %s was gone: started a new one", unit);
-        }
         if (keeper) {
                 snprintf(pidbuf, sizeof pidbuf, "%d", (int)keeper);
                 r = cg_write(kfd, "cgroup.procs", pidbuf);
@@ -279,7 +291,12 @@ int scope_setup(const char *unit, char **ret_path) {
                         kill(keeper, SIGKILL);
                         goto fail;
                 }
+        } else {
+                r = scope_keeper_ensure(kfd);
+                if (r < 0)
+                        goto fail;
         }
+        *ret_keeper_fd = TAKE_FD(kfd);
         r = 0;
         goto out;
 fail:

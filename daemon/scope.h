@@ -22,6 +22,9 @@
 #pragma once
 
 /* Finds or creates scope UNIT and makes sure its keeper runs. On success
- * *RET_PATH is the scope's directory under the cgroup2 mount. Logs its
- * errors. */
-int scope_setup(const char *unit, char **ret_path);
+ * *RET_PATH is the scope's directory under the cgroup2 mount and
+ * *RET_KEEPER_FD the keeper's leaf. Logs its errors. */
+int scope_setup(const char *unit, char **ret_path, int *ret_keeper_fd);
+
+/* Starts a new keeper in the leaf KFD if none runs there. */
+int scope_keeper_ensure(int kfd);

@@ -141,7 +141,7 @@ int watch_events(watcher *wr, int dirfd, int timeout_ms, watch_cb cb, void *user
         w->userdata = userdata;
         w->free_userdata = free_userdata;
         w->timer = evtimer_new(event_get_base(wr->ev), on_timeout, w);
-        if (!w->timer || evtimer_add(w->timer, &tv) < 0) {
+        if (!w->timer || (timeout_ms >= 0 && evtimer_add(w->timer, &tv) < 0)) {
                 if (w->timer)
                         event_free(w->timer);
                 free(w);

@@ -16,7 +16,7 @@ typedef bool (*watch_cb)(watch *w, bool timed_out, void *userdata);
 int watcher_new(struct event_base *base, watcher **ret);
 watcher *watcher_free(watcher *wr);
 
-/* Watches cgroup.events in DIRFD. */
+/* Watches cgroup.events in DIRFD; TIMEOUT_MS < 0: no deadline. */
 int watch_events(watcher *wr, int dirfd, int timeout_ms, watch_cb cb, void *userdata,
                  void (*free_userdata)(void *), watch **ret);
 /* Ends a watch early (frees it, calls FREE_USERDATA). */

@@ -22,6 +22,32 @@ for how in TERM KILL; do
         expect_match "after $how show counts its process" "$(lm show containerA/sub1)" '^processes +1$'
         expect_rc 4 "after $how a duplicate create is still refused" lm create a/b/c
 done
+# A connection that closes before its answer begins (lmctld died): lmctl
+# sends the request once more on a new connection, and says so when the
+# answer shows the first attempt may have taken effect.
+PROXY=/run/lmct-proxy-$T-$$.sock
+COUNT=$LOGS/proxy-count.$$
+proxy() {
+        python3 "$(dirname "$0")/drop-proxy.py" "$PROXY" "$SOCK" "$1" "$COUNT" & PP=$!
+        BG_PIDS+=("$PP")
+        for _ in $(seq 1 100); do [ -S "$PROXY" ] && break; sleep 0.05; done
+}
+proxy close-first
+expect_rc 0 "a request whose connection closed unanswered is sent again and succeeds" "$LMCTL" -s "$PROXY" create retried
+expect_eq "on a second connection" "$(cat "$COUNT")" 2
+expect_rc 0 "and the container exists once" lm show retried
+kill "$PP"; wait "$PP" 2>/dev/null; rm -f "$PROXY"
+proxy lose-answer
+expect_rc 4 "a create whose answer was lost and that was sent again finds the container" "$LMCTL" -s "$PROXY" create lost
+expect_match "and says the first attempt may have created it" "$ERR" "first attempt may have done it"
+kill "$PP"; wait "$PP" 2>/dev/null; rm -f "$PROXY"
+proxy close-all
+expect_rc 6 "lmctl tries twice, not more, then says lmctld is unreachable" "$LMCTL" -s "$PROXY" list
+expect_eq "two connections" "$(cat "$COUNT")" 2
+expect_match "naming the cause" "$ERR" "connection closed"
+kill "$PP"; wait "$PP" 2>/dev/null; rm -f "$PROXY" "$COUNT"
+lm destroy retried >/dev/null; lm destroy lost >/dev/null
+
 kill -9 "$SP"; sleep 0.2
 expect_rc 0 "and the adopted tree can be destroyed" lm destroy -r a
 lm destroy -r containerA >/dev/null

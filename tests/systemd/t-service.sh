@@ -137,6 +137,20 @@ expect_rc 6 "a user outside the group lmct cannot reach lmctld" \
         setpriv --reuid=lmctuser --regid=nogroup --clear-groups $L version
 expect_rc 0 "a member of lmct can" setpriv --reuid=lmctuser --regid=nogroup --groups="$(getent group lmct | cut -d: -f3)" $L version
 
+# A keeper killed by hand is replaced: without it, the scope would end
+# with the last container process and take the containers with it.
+old_keeper=$(cat "$SCOPE/_keeper/cgroup.procs")
+kill -9 "$old_keeper"
+new_keeper=
+for _ in $(seq 1 50); do
+        new_keeper=$(cat "$SCOPE/_keeper/cgroup.procs")
+        [ -n "$new_keeper" ] && [ "$new_keeper" != "$old_keeper" ] && break
+        sleep 0.2
+done
+[ -n "$new_keeper" ] && [ "$new_keeper" != "$old_keeper" ] && pass "a killed keeper is replaced (pid $old_keeper, then $new_keeper)" ||
+        fail "a killed keeper is replaced" "leaf holds '$new_keeper'"
+expect_eq "and the scope stays active" "$(systemctl show -p ActiveState --value lmct.scope)" active
+
 # Finally, stop the service: the containers stay.
 check "systemctl stop lmctld at the end" systemctl stop lmctld.service
 expect_eq "the processes outlive the service" "$(cat "$SCOPE/containerA/sub1/_self/cgroup.procs")" "$SP"
