@@ -1,5 +1,6 @@
 /* create and update: a container and its limits. */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lmctl.h"
@@ -9,12 +10,14 @@ static int run(ctx *c, int argc, char **argv, bool create) {
                 { "parents", no_argument, NULL, 'p' },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
+                { "owner", required_argument, NULL, 'o' },
         };
         Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT;
-        bool parents = false, any = false;
+        bool parents = false, any = false, owner = false;
+        uint32_t owner_uid = 0, owner_gid = 0;
         int o, idx, r;
 
-        memcpy(opts + 3, limit_options, 12 * sizeof *opts);
+        limit_options_copy(opts + 4, ELEMENTSOF(opts) - 4);
         while ((o = getopt_long(argc, argv, create ? "pjh" : "jh", opts, &idx)) >= 0) {
                 if (o >= LIMIT_OPT_BASE) {
                         r = limit_opt(c, opts[idx].name, optarg, &l);
@@ -27,6 +30,28 @@ static int run(ctx *c, int argc, char **argv, bool create) {
                 }
                 switch (o) {
                 case 'p': parents = true; break;
+                case 'o': {
+                        char *end;
+                        unsigned long u = strtoul(optarg, &end, 10), g;
+                        if (!create || end == optarg || (*end && *end != ':') || u >= UINT32_MAX) {
+                                free(l.cpuset_cpus);
+                                return usage_error(c, create ? "--owner '%s': give UID or UID:GID (numbers)"
+                                                             : "--owner is for create", optarg);
+                        }
+                        g = u;
+                        if (*end == ':') {
+                                const char *gs = end + 1;
+                                g = strtoul(gs, &end, 10);
+                                if (end == gs || *end || g >= UINT32_MAX) {
+                                        free(l.cpuset_cpus);
+                                        return usage_error(c, "--owner '%s': give UID or UID:GID (numbers)", optarg);
+                                }
+                        }
+                        owner = true;
+                        owner_uid = (uint32_t)u;
+                        owner_gid = (uint32_t)g;
+                        break;
+                }
                 case 'j': c->json = true; break;
                 case 'h': cmd_usage(c->verb); free(l.cpuset_cpus); return EXIT_OK;
                 default: cmd_usage(c->verb); free(l.cpuset_cpus); return EXIT_USAGE;
@@ -43,7 +68,8 @@ static int run(ctx *c, int argc, char **argv, bool create) {
         }
         r = connect_daemon(c);
         if (r == 0) {
-                r = create ? lmct_create(c->client, argv[optind], &l, parents)
+                r = create ? lmct_create_owned(c->client, argv[optind], &l, parents, owner ? &owner_uid : NULL,
+                                               owner ? &owner_gid : NULL)
                            : lmct_update(c->client, argv[optind], &l);
                 r = r < 0 ? call_failed(c, argv[optind], r) : EXIT_OK;
         }

@@ -178,7 +178,7 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
 
         if (!env)
                 return EXIT_FAILURE_;
-        memcpy(opts + 11, limit_options, 12 * sizeof *opts);
+        limit_options_copy(opts + 11, ELEMENTSOF(opts) - 11);
         while ((o = getopt_long(argc, argv, run ? "de:jh" : "e:jh", opts, &idx)) >= 0) {
                 if (o >= LIMIT_OPT_BASE && run) {
                         if ((r = limit_opt(c, opts[idx].name, optarg, &l)))

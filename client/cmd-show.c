@@ -25,6 +25,8 @@ static const row rows[] = {
         R("swap", false, true, swap_max),
         R("pids", false, false, pids_max),
         R("io-weight", false, false, io_weight),
+        R("max-descendants", false, false, max_descendants),
+        R("max-depth", false, false, max_depth),
 };
 #undef R
 
@@ -92,6 +94,14 @@ static void print_json(const Lmct__V1__ContainerInfo *info) {
         for (size_t i = 0; i < info->n_children; i++)
                 json_object_array_add(ch, json_object_new_string(info->children[i]));
         json_object_object_add(o, "children", ch);
+        if (info->has_owner_uid) {
+                struct json_object *ow = json_object_new_object();
+                json_object_object_add(ow, "uid", json_object_new_int64(info->owner_uid));
+                json_object_object_add(ow, "gid", json_object_new_int64(info->owner_gid));
+                if (info->owner_from)
+                        json_object_object_add(ow, "from", json_object_new_string(info->owner_from));
+                json_object_object_add(o, "owner", ow);
+        }
         if (info->last_run) {
                 const Lmct__V1__RunResult *rr = info->last_run;
                 struct json_object *lr = json_object_new_object();
@@ -119,12 +129,20 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
                 printf("(none)");
         for (size_t i = 0; i < info->n_children; i++)
                 printf("%s%s", i ? " " : "", info->children[i]);
+        if (info->has_owner_uid) {
+                printf("\nowner       uid %u gid %u", info->owner_uid, info->owner_gid);
+                if (info->owner_from && strcmp(info->owner_from, info->name) != 0)
+                        printf(" (handed over at %s)", info->owner_from);
+        }
         printf("\n\n%-12s %-12s %s\n", "LIMIT", "CONFIGURED", "EFFECTIVE");
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
                 const char *conf = fmt(&rows[i], info->configured, a, sizeof a);
                 const char *eff = fmt(&rows[i], info->effective, b, sizeof b);
                 /* Nothing set here and only the default in effect: no row. */
                 if (strcmp(conf, "-") == 0 && (!strcmp(eff, "-") || !strcmp(eff, "max") || !strcmp(eff, "0")))
+                        continue;
+                /* The tree bounds: the kernel's default "max" is no bound. */
+                if (strncmp(rows[i].label, "max-", 4) == 0 && strcmp(conf, "max") == 0)
                         continue;
                 printf("%-12s %-12s %s\n", rows[i].label, conf,
                        rows[i].cpu || rows[i].bytes || !strcmp(rows[i].label, "pids") ? eff : "-");

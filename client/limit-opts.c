@@ -1,5 +1,6 @@
 #include <getopt.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lmctl.h"
@@ -16,6 +17,8 @@ enum {
         O_SWAP,
         O_PIDS,
         O_IO_WEIGHT,
+        O_MAX_DESCENDANTS,
+        O_MAX_DEPTH,
 };
 
 const struct option limit_options[] = {
@@ -30,8 +33,20 @@ const struct option limit_options[] = {
         { "swap", required_argument, NULL, O_SWAP },
         { "pids", required_argument, NULL, O_PIDS },
         { "io-weight", required_argument, NULL, O_IO_WEIGHT },
+        { "max-descendants", required_argument, NULL, O_MAX_DESCENDANTS },
+        { "max-children", required_argument, NULL, O_MAX_DESCENDANTS },
+        { "max-depth", required_argument, NULL, O_MAX_DEPTH },
         {},
 };
+
+size_t limit_options_copy(struct option *to, size_t room) {
+        size_t n = ELEMENTSOF(limit_options);
+
+        if (n > room)
+                abort(); /* a table too small for the options: a programming error */
+        memcpy(to, limit_options, n * sizeof *to);
+        return n;
+}
 
 #define SET(field, v) (l->has_##field = true, l->field = (v))
 
@@ -69,6 +84,16 @@ int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
                 if (r < 0)
                         return usage_error(c, "--pids '%s': give a number of processes or max", value);
                 SET(pids_max, v);
+        } else if (strcmp(opt, "max-descendants") == 0 || strcmp(opt, "max-children") == 0 ||
+                   strcmp(opt, "max-depth") == 0) {
+                r = lmct_parse_uint(value, 0, INT32_MAX / 4, 1, &v);
+                if (r < 0)
+                        return usage_error(c, "--%s '%s': give a number of %s or max", opt, value,
+                                           strcmp(opt, "max-depth") == 0 ? "levels" : "containers");
+                if (strcmp(opt, "max-depth") == 0)
+                        SET(max_depth, v);
+                else
+                        SET(max_descendants, v);
         } else {
                 r = lmct_parse_size(value, 1, &v);
                 if (r < 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lmct.h"
+#include "util.h"
 
 /* Exit statuses (documented in lmctl --help and the README). */
 enum {
@@ -54,12 +55,17 @@ void cmd_usage(const char *verb);
         "  --memory-min SIZE  memory.min\n"                                                               \
         "  --swap SIZE        memory.swap.max\n"                                                          \
         "  --pids N           pids.max (or max)\n"                                                        \
-        "  --io-weight W      io.weight 1..10000\n"
+        "  --io-weight W      io.weight 1..10000\n"                                                       \
+        "  --max-descendants N  containers allowed below, at any depth (or max;\n"                        \
+        "                     alias --max-children): cgroup.max.descendants\n"                            \
+        "  --max-depth N      levels of containers allowed below (or max): cgroup.max.depth\n"
 
 /* Parses one limit option (by its long name) into L. Returns 0, or
  * prints a usage error and returns EXIT_USAGE. */
 int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l);
 extern const struct option limit_options[];
+/* Copies the limit options and their terminator into TO (ROOM entries). */
+size_t limit_options_copy(struct option *to, size_t room);
 #define LIMIT_OPT_BASE 1000
 
 /* JSON output of a value that may be "max". */

@@ -9,7 +9,13 @@
 #include "lmct-limits.h"
 #include "util.h"
 
-enum kind { K_BYTES, K_COUNT, K_WEIGHT, K_IO_WEIGHT };
+/* K_DESCENDANTS and K_DEPTH bound the tree below a container, in
+ * containers: each container may hold one leaf (_self) for its processes,
+ * so the kernel's cgroup count is 2N+1 for N containers and its depth D+1
+ * for D levels. lmctld counts containers exactly; the kernel's bound is the
+ * backstop. They need no controller. */
+enum kind { K_BYTES, K_COUNT, K_WEIGHT, K_IO_WEIGHT, K_DESCENDANTS, K_DEPTH };
+#define NO_CONTROLLER (-1)
 
 /* The limits that map one field to one file. */
 static const struct simple_limit {
@@ -28,6 +34,8 @@ static const struct simple_limit {
         { "swap", "memory.swap.max", CG_MEMORY, K_BYTES, F(swap_max) },
         { "pids", "pids.max", CG_PIDS, K_COUNT, F(pids_max) },
         { "io-weight", "io.weight", CG_IO, K_IO_WEIGHT, F(io_weight) },
+        { "max-descendants", "cgroup.max.descendants", NO_CONTROLLER, K_DESCENDANTS, F(max_descendants) },
+        { "max-depth", "cgroup.max.depth", NO_CONTROLLER, K_DEPTH, F(max_depth) },
 #undef F
 };
 
@@ -51,7 +59,8 @@ static limit_write *add(limit_plan *p, const char *what, const char *file, int c
         w->what = what;
         w->file = file;
         w->controller = controller;
-        p->mask |= CG_MASK(controller);
+        if (controller != NO_CONTROLLER)
+                p->mask |= CG_MASK(controller);
         return w;
 }
 
@@ -146,12 +155,17 @@ int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st
                 if ((s->kind == K_WEIGHT || s->kind == K_IO_WEIGHT) && (v < LMCT_WEIGHT_MIN || v > LMCT_WEIGHT_MAX))
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is outside %d..%d",
                                        s->what, (unsigned long long)v, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX);
-                if (s->kind == K_COUNT && v != LMCT_MAX && v > INT32_MAX)
+                if ((s->kind == K_COUNT || s->kind == K_DESCENDANTS || s->kind == K_DEPTH) && v != LMCT_MAX &&
+                    v > INT32_MAX / 4)
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is too large",
                                        s->what, (unsigned long long)v);
                 w = add(p, s->what, s->file, s->controller);
                 if (s->kind == K_IO_WEIGHT)
                         snprintf(w->value, sizeof w->value, "default %llu", (unsigned long long)v);
+                else if (s->kind == K_DESCENDANTS && v != LMCT_MAX)
+                        fmt_u64(w->value, sizeof w->value, 2 * v + 1);
+                else if (s->kind == K_DEPTH && v != LMCT_MAX)
+                        fmt_u64(w->value, sizeof w->value, v + 1);
                 else
                         fmt_u64(w->value, sizeof w->value, v);
         }
@@ -185,7 +199,7 @@ int climits_apply(limit_plan *p, int dirfd, bool rollback, status *st) {
                         if (r == -ENOENT)
                                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
                                                "%s: %s does not exist (controller %s not enabled)", w->what,
-                                               w->file, cg_controller_name(w->controller));
+                                               w->file, w->controller >= 0 ? cg_controller_name(w->controller) : "core");
                         return st_fail(st, r == -EINVAL || r == -ERANGE ? LMCT__V1__CODE__INVALID_ARGUMENT
                                                                         : st_code_from_errno(r),
                                        r, "%s: the kernel refused %s = %s: %s", w->what, w->file,
@@ -227,6 +241,10 @@ int climits_read(int dirfd, Lmct__V1__Limits **ret) {
                         r = cg_read_u64(dirfd, s->file, &v);
                 if (r < 0)
                         continue;
+                if (v != LMCT_MAX && s->kind == K_DESCENDANTS)
+                        v = v > 0 ? (v - 1) / 2 : 0;
+                else if (v != LMCT_MAX && s->kind == K_DEPTH)
+                        v = v > 0 ? v - 1 : 0;
                 HASW(l, s) = true;
                 VALW(l, s) = v;
         }

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "lmct-client.h"
+#include "climits.h"
+#include "lmct-name.h"
 #include "log.h"
 #include "runs.h"
 #include "util.h"
@@ -17,6 +19,7 @@ typedef struct call {
         const char *verb;
         log_context ctx;
         char *container;
+        const caller *who;      /* lives with the connection, which the call holds */
 } call;
 
 typedef int (*handler_fn)(manager *m, const Lmct__V1__Request *req, call *cl, status *st);
@@ -55,10 +58,42 @@ static void call_free(call *cl) {
         free(cl);
 }
 
+static bool name_char(char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+               ch == '-' || ch == '.' || ch == '/';
+}
+
+/* MSG as a confined caller sees it: names relative to its container
+ * ("team1/sub/x" becomes "x", "team1/sub" itself "/"). */
+static void relative_message(const caller *who, const char *msg, char *out, size_t len) {
+        size_t vl = strlen(who->view), o = 0;
+
+        for (const char *p = msg; *p && o + 1 < len;) {
+                bool start = p == msg || !name_char(p[-1]);
+                if (start && strncmp(p, who->view, vl) == 0 && (p[vl] == '/' || !name_char(p[vl]))) {
+                        if (p[vl] == '/')
+                                p += vl + 1;
+                        else {
+                                out[o++] = '/';
+                                p += vl;
+                        }
+                        continue;
+                }
+                out[o++] = *p++;
+        }
+        out[o] = '\0';
+}
+
 /* Sends CL's response with the outcome R / ST and frees CL. */
 static void call_finish(call *cl, int r, const status *st) {
         Lmct__V1__Response *resp = TAKE_PTR(cl->resp);
+        status rel;
 
+        if (r < 0 && cl->who && cl->who->view[0]) {
+                rel.code = st->code;
+                relative_message(cl->who, st->msg, rel.msg, sizeof rel.msg);
+                st = &rel;
+        }
         if (r < 0) {
                 Lmct__V1__Response *err = response_new(resp->id, st);
                 lmct__v1__response__free_unpacked(resp, NULL);
@@ -79,21 +114,43 @@ static void on_done(void *userdata, int r, const status *st) {
         log_set_context(NULL);
 }
 
-/* The container a request names: the "name" field of its verb's message. */
-static const char *request_container(const Lmct__V1__Request *req) {
+/* Where the container a request names is: the "name" field of its verb's
+ * message. NULL if the verb has none. */
+static char **request_name_field(const Lmct__V1__Request *req) {
         const ProtobufCFieldDescriptor *f, *nf;
-        const ProtobufCMessage *sub;
+        ProtobufCMessage *sub;
 
         f = protobuf_c_message_descriptor_get_field(&lmct__v1__request__descriptor, (unsigned)req->verb_case);
         if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
                 return NULL;
-        sub = *(const ProtobufCMessage *const *)((const char *)req + f->offset);
+        sub = *(ProtobufCMessage *const *)((const char *)req + f->offset);
         if (!sub)
                 return NULL;
         nf = protobuf_c_message_descriptor_get_field_by_name(sub->descriptor, "name");
         if (!nf || nf->type != PROTOBUF_C_TYPE_STRING || nf->label == PROTOBUF_C_LABEL_REPEATED)
                 return NULL;
-        return *(const char *const *)((const char *)sub + nf->offset);
+        return (char **)((char *)sub + nf->offset);
+}
+
+static const char *request_container(const Lmct__V1__Request *req) {
+        char **f = request_name_field(req);
+        return f ? *f : NULL;
+}
+
+/* Rewrites a full name in a response as the caller sees it. */
+static int make_relative(const caller *who, char **name) {
+        const char *rel;
+        char *n;
+
+        if (!who->view[0] || !*name)
+                return 0;
+        rel = caller_relative(who, *name);
+        n = strdup(rel ? (*rel ? rel : "/") : "/");
+        if (!n)
+                return -ENOMEM;
+        free(*name);
+        *name = n;
+        return 0;
 }
 
 static int h_version(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
@@ -128,9 +185,23 @@ static int h_version(manager *m, const Lmct__V1__Request *req, call *cl, status 
         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "empty " #field " request")
 
 static int h_create(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
-        (void)cl;
+        owner_spec o;
+
         NEED(create);
-        return manager_create(m, req->create->name, req->create->limits, req->create->parents, st);
+        if (req->create->has_owner_uid || req->create->has_owner_gid) {
+                if (cl->who->uid != 0)
+                        return st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EPERM,
+                                       "only root may hand a container to an owner");
+                if (!req->create->has_owner_uid)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "an owner gid without a uid");
+                o.uid = req->create->owner_uid;
+                o.gid = req->create->has_owner_gid ? req->create->owner_gid : o.uid;
+                if (o.uid == (unsigned)-1 || o.gid == (unsigned)-1)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "owner %u:%u is not a user",
+                                       o.uid, o.gid);
+        }
+        return manager_create(m, req->create->name, req->create->limits, req->create->parents,
+                              req->create->has_owner_uid ? &o : NULL, st);
 }
 
 static int h_update(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
@@ -144,14 +215,24 @@ static int h_destroy(manager *m, const Lmct__V1__Request *req, call *cl, status 
         return manager_destroy(m, req->destroy->name, req->destroy->recursive, req->destroy->force, st, on_done, cl);
 }
 
+static bool visible_to(const node *n, void *userdata) {
+        call *cl = userdata;
+        return access_visible(conn_manager(cl->c), cl->who, n);
+}
+
 static int h_list(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
         int r;
 
         NEED(list);
-        r = manager_list(m, req->list->name, req->list->recursive, &cl->resp->list, st);
-        if (r >= 0)
-                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_LIST;
-        return r;
+        r = manager_list(m, req->list->name, req->list->recursive, cl->who->uid != 0 ? visible_to : NULL,
+                         (void *)cl, &cl->resp->list, st);
+        if (r < 0)
+                return r;
+        cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_LIST;
+        for (size_t i = 0; i < cl->resp->list->n_names; i++)
+                if (make_relative(cl->who, &cl->resp->list->names[i]) < 0)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        return 0;
 }
 
 static int h_show(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
@@ -159,9 +240,13 @@ static int h_show(manager *m, const Lmct__V1__Request *req, call *cl, status *st
 
         NEED(show);
         r = manager_show(m, req->show->name, &cl->resp->show, st);
-        if (r >= 0)
-                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_SHOW;
-        return r;
+        if (r < 0)
+                return r;
+        cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_SHOW;
+        if (make_relative(cl->who, &cl->resp->show->name) < 0 ||
+            make_relative(cl->who, &cl->resp->show->owner_from) < 0)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        return 0;
 }
 
 static int h_ps(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
@@ -169,15 +254,24 @@ static int h_ps(manager *m, const Lmct__V1__Request *req, call *cl, status *st) 
 
         NEED(ps);
         r = manager_ps(m, req->ps->name, req->ps->recursive, &cl->resp->ps, st);
-        if (r >= 0)
-                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_PS;
-        return r;
+        if (r < 0)
+                return r;
+        cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_PS;
+        for (size_t i = 0; i < cl->resp->ps->n_processes; i++)
+                if (make_relative(cl->who, &cl->resp->ps->processes[i]->container) < 0)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        return 0;
 }
 
 static int h_enter(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
-        (void)cl;
+        /* A caller without privilege moves only its own processes; one in a
+         * container only processes already in its container. */
+        enter_policy pol = { .check_uid = cl->who->uid != 0, .uid = cl->who->uid,
+                             .within = cl->who->view[0] ? cl->who->view : NULL };
+
         NEED(enter);
-        return manager_enter(m, req->enter->name, req->enter->pids, req->enter->n_pids, st);
+        return manager_enter(m, req->enter->name, req->enter->pids, req->enter->n_pids,
+                             pol.check_uid || pol.within ? &pol : NULL, st);
 }
 
 static int h_pause(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
@@ -206,8 +300,24 @@ static int h_detect(manager *m, const Lmct__V1__Request *req, call *cl, status *
         if (!req->detect->has_pid)
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no pid given");
         r = manager_detect(m, req->detect->pid, &name, st);
+        if (r < 0 && cl->who->view[0])
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "process %d is not in your container",
+                               req->detect->pid);
         if (r < 0)
                 return r;
+        /* Only what the caller could name: inside its view, owned by it. */
+        if (cl->who->view[0] && !caller_relative(cl->who, name)) {
+                free(name);
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "process %d is not in your container",
+                               req->detect->pid);
+        }
+        r = access_check(m, cl->who, name, ACCESS_READ, st);
+        if (r >= 0 && make_relative(cl->who, &name) < 0)
+                r = st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        if (r < 0) {
+                free(name);
+                return r;
+        }
         d = malloc(sizeof *d);
         if (!d) {
                 free(name);
@@ -249,30 +359,76 @@ void dispatch_conn_closed(conn *c) {
         runs_conn_closed(conn_manager(c), c);
 }
 
+/* LEVEL: what access to the named container the verb needs (access.h);
+ * ROOT_OK: the root ("" or "/") is a valid name for it. */
 static const struct verb {
         const char *name;
         handler_fn fn;
+        access_level level;
+        bool root_ok;
 } verbs[] = {
-#define V(c, n, f) [LMCT__V1__REQUEST__VERB_##c - LMCT__V1__REQUEST__VERB_VERSION] = { n, f }
-        V(VERSION, "version", h_version),
-        V(CREATE, "create", h_create),
-        V(UPDATE, "update", h_update),
-        V(DESTROY, "destroy", h_destroy),
-        V(LIST, "list", h_list),
-        V(SHOW, "show", h_show),
-        V(PS, "ps", h_ps),
-        V(ENTER, "enter", h_enter),
-        V(PAUSE, "pause", h_pause),
-        V(RESUME, "resume", h_resume),
-        V(KILL, "kill", h_kill),
-        V(DETECT, "detect", h_detect),
-        V(RUN, "run", h_run),
-        V(EXEC, "exec", h_exec),
-        V(SIGNAL, "signal", h_signal),
+#define V(c, n, f, l, r) [LMCT__V1__REQUEST__VERB_##c - LMCT__V1__REQUEST__VERB_VERSION] = { n, f, l, r }
+        V(VERSION, "version", h_version, ACCESS_NONE, false),
+        V(CREATE, "create", h_create, ACCESS_CHANGE, false),
+        V(UPDATE, "update", h_update, ACCESS_CHANGE, false),
+        V(DESTROY, "destroy", h_destroy, ACCESS_CHANGE, false),
+        V(LIST, "list", h_list, ACCESS_READ, true),
+        V(SHOW, "show", h_show, ACCESS_READ, true),
+        V(PS, "ps", h_ps, ACCESS_READ, true),
+        V(ENTER, "enter", h_enter, ACCESS_USE, false),
+        V(PAUSE, "pause", h_pause, ACCESS_USE, false),
+        V(RESUME, "resume", h_resume, ACCESS_USE, false),
+        V(KILL, "kill", h_kill, ACCESS_USE, false),
+        V(DETECT, "detect", h_detect, ACCESS_NONE, false), /* checked on the answer */
+        V(RUN, "run", h_run, ACCESS_USE, false),
+        V(EXEC, "exec", h_exec, ACCESS_USE, false),
+        V(SIGNAL, "signal", h_signal, ACCESS_NONE, false), /* only this connection's commands */
 #undef V
 };
 
-void dispatch(conn *c, manager *m, const Lmct__V1__Request *req) {
+/* The caller's position and ownership, before the verb runs: the name is
+ * resolved below the caller's container, then checked. */
+static int admit(manager *m, Lmct__V1__Request *req, const struct verb *v, call *cl, status *st) {
+        char **field = request_name_field(req), buf[LMCT_NAME_MAX + 2];
+        const char *name = field ? *field : NULL;
+        access_level level = v->level;
+        bool root = true;
+
+        for (const char *p = name ? name : ""; *p; p++)
+                if (*p != '/') {
+                        root = false;
+                        break;
+                }
+        /* The caller's root is the root for it: verbs that refuse the root
+         * refuse it too, so it is left for them to refuse, as is a name
+         * that is not valid as the caller wrote it. */
+        if (field && cl->who->view[0] && (!root || v->root_ok) &&
+            lmct_name_check(name ? name : "", name ? strlen(name) : 0, m->max_depth, true, NULL, NULL, 0) >= 0) {
+                const char *full = caller_resolve(cl->who, name, buf, sizeof buf);
+                char *copy = strdup(full);
+                if (!copy)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+                free(*field);
+                *field = copy;
+                name = copy;
+                free(cl->container);
+                cl->container = strdup(copy);
+                cl->ctx.container = cl->container;
+                root = false;
+        }
+        if (!field || level == ACCESS_NONE || cl->who->uid == 0)
+                return 0;
+        /* A list of the root shows what the caller owns. */
+        if (root && req->verb_case == LMCT__V1__REQUEST__VERB_LIST)
+                return 0;
+        /* A command that creates its container or sets limits changes it. */
+        if (req->verb_case == LMCT__V1__REQUEST__VERB_RUN && req->run &&
+            (req->run->remove || climits_any(req->run->limits)))
+                level = ACCESS_CHANGE;
+        return access_check(m, cl->who, name, level, st);
+}
+
+void dispatch(conn *c, manager *m, Lmct__V1__Request *req) {
         unsigned idx = (unsigned)req->verb_case - LMCT__V1__REQUEST__VERB_VERSION;
         status st = { .code = LMCT__V1__CODE__OK };
         call *cl;
@@ -288,6 +444,7 @@ void dispatch(conn *c, manager *m, const Lmct__V1__Request *req) {
                 cl->container = strdup(request_container(req));
         cl->ctx = (log_context){ .verb = cl->verb, .container = cl->container };
         conn_peer(c, &cl->ctx.pid, &cl->ctx.uid);
+        cl->who = conn_caller(c);
         if (!cl->resp) {
                 call_free(cl);
                 return;
@@ -297,6 +454,12 @@ void dispatch(conn *c, manager *m, const Lmct__V1__Request *req) {
                 r = st_fail(&st, LMCT__V1__CODE__UNIMPLEMENTED, -EOPNOTSUPP,
                             "the request names no verb this daemon knows (protocol version %d)",
                             LMCT_PROTOCOL_VERSION);
+                call_finish(cl, r, &st);
+                log_set_context(NULL);
+                return;
+        }
+        r = admit(m, req, &verbs[idx], cl, &st);
+        if (r < 0) {
                 call_finish(cl, r, &st);
                 log_set_context(NULL);
                 return;

@@ -6,8 +6,9 @@
 #include "server.h"
 #include "status.h"
 
-/* Answers REQ on C, now or (for operations that wait) later. */
-void dispatch(conn *c, manager *m, const Lmct__V1__Request *req);
+/* Answers REQ on C, now or (for operations that wait) later. REQ's
+ * container name may be rewritten (resolved below the caller's position). */
+void dispatch(conn *c, manager *m, Lmct__V1__Request *req);
 
 /* C has gone: commands it started and waits for are dealt with. */
 void dispatch_conn_closed(conn *c);

@@ -13,6 +13,7 @@
 #define INTENT_MAX 4096
 
 static const char *const xattr_names[] = { "trusted.lmct.intent", "user.lmct.intent" };
+static const char *const owner_names[] = { "trusted.lmct.owner", "user.lmct.owner" };
 
 int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old) {
         char buf[INTENT_MAX];
@@ -138,6 +139,7 @@ void journal_recover(manager *m) {
                 if (fsetxattr(m->rootfd, xattr_names[i], "", 0, 0) == 0) {
                         (void)fremovexattr(m->rootfd, xattr_names[i]);
                         m->intent_xattr = xattr_names[i];
+                        m->owner_xattr = owner_names[i];
                         return;
                 }
         log_warning("%s takes no extended attributes (%m): a crash in the middle of a create, update or "

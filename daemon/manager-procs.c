@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,7 +24,51 @@ static int pidfd_send_signal_(int pidfd, int sig) {
         return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, status *st) {
+/* Whether the process behind PIDFD (pid PID) passes POL: its uids, and
+ * the container it is in. Every read of /proc/PID is followed by a check
+ * that PIDFD's process is still alive, so that what was read was about it
+ * and not about a process that got its pid since. */
+static int enter_allowed(manager *m, pid_t pid, int pidfd, const enter_policy *pol, status *st) {
+        if (pol->check_uid) {
+                char file[64], buf[4096], *u;
+                unsigned r_, e_, s_;
+                _cleanup_close_ int fd = -1;
+                ssize_t k;
+
+                snprintf(file, sizeof file, "/proc/%d/status", pid);
+                fd = open(file, O_RDONLY | O_CLOEXEC);
+                k = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+                if (k < 0 || pidfd_send_signal_(pidfd, 0) < 0)
+                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
+                buf[k] = '\0';
+                u = strstr(buf, "\nUid:");
+                if (!u || sscanf(u + 5, "%u %u %u", &r_, &e_, &s_) != 3)
+                        return st_fail(st, LMCT__V1__CODE__INTERNAL, -EIO, "cannot read the owner of process %d", pid);
+                if (r_ != pol->uid || e_ != pol->uid || s_ != pol->uid)
+                        return st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EPERM,
+                                       "process %d is not uid %u's (its uids are %u, %u, %u)", pid,
+                                       (unsigned)pol->uid, r_, e_, s_);
+        }
+        if (pol->within) {
+                status ignored;
+                char *where = NULL;
+                size_t l = strlen(pol->within);
+                bool inside;
+
+                inside = manager_detect(m, pid, &where, &ignored) == 0 && strncmp(where, pol->within, l) == 0 &&
+                         (where[l] == '\0' || where[l] == '/');
+                free(where);
+                if (pidfd_send_signal_(pidfd, 0) < 0)
+                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
+                if (!inside)
+                        return st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EPERM,
+                                       "process %d is not in your container", pid);
+        }
+        return 0;
+}
+
+int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, const enter_policy *pol,
+                  status *st) {
         char path[LMCT_NAME_MAX + 1], num[16];
         _cleanup_close_ int leaf = -1;
         node *n;
@@ -39,7 +84,6 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -E2BIG, "%zu processes given, at most %d",
                                n_pids, ENTER_PIDS_MAX);
         for (size_t i = 0; i < n_pids; i++) {
-                int pfd;
                 if (pids[i] <= 0)
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%d is not a process id",
                                        pids[i]);
@@ -47,16 +91,19 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
                                        "process %d is %s and stays where it is", pids[i],
                                        pids[i] == 1 ? "the init process" : "lmctld itself");
-                pfd = pidfd_open_(pids[i]);
-                if (pfd < 0 && errno == ESRCH)
-                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pids[i]);
-                if (pfd >= 0)
-                        close(pfd);
         }
         leaf = manager_leaf_fd(m, path, st);
         if (leaf < 0)
                 return leaf;
         for (size_t i = 0; i < n_pids; i++) {
+                /* The check and the move are about the process the pidfd
+                 * holds: it is alive before, and still alive after the move,
+                 * so the pid written cannot have been another's meanwhile. */
+                _cleanup_close_ int pfd = pidfd_open_(pids[i]);
+                if (pfd < 0)
+                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pids[i]);
+                if (pol && (r = enter_allowed(m, pids[i], pfd, pol, st)) < 0)
+                        return r;
                 snprintf(num, sizeof num, "%d", pids[i]);
                 r = cg_write(leaf, "cgroup.procs", num);
                 if (r == -ESRCH)
@@ -67,6 +114,9 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                 if (r < 0)
                         return st_fail(st, st_code_from_errno(r), r, "cannot move process %d into %s: %s", pids[i],
                                        path, strerror(-r));
+                if (pidfd_send_signal_(pfd, 0) < 0)
+                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH,
+                                       "process %d ended while it was being moved", pids[i]);
         }
         log_info("entered %zu process%s into %s", n_pids, n_pids == 1 ? "" : "es", path);
         return 0;

@@ -62,7 +62,33 @@ static int list_below(const node *n, char *path, size_t len, bool recursive, str
         return 0;
 }
 
-int manager_list(manager *m, const char *name, bool recursive, Lmct__V1__ListResult **ret, status *st) {
+/* The containers VISIBLE lets through, anywhere below N: the topmost of
+ * each visible subtree, and with RECURSIVE everything below those. */
+static int list_visible(const node *n, char *path, size_t len, bool recursive, node_filter visible, void *ud,
+                        strv *out) {
+        for (size_t i = 0; i < n->n_children; i++) {
+                const node *c = n->children[i];
+                size_t cl = strlen(c->name), nl = len ? len + 1 + cl : cl;
+                int r;
+
+                if (len)
+                        path[len] = '/';
+                memcpy(path + (len ? len + 1 : 0), c->name, cl + 1);
+                if (visible(c, ud)) {
+                        r = strv_push(out, strndup(path, nl));
+                        if (r >= 0 && recursive)
+                                r = list_below(c, path, nl, true, out);
+                } else
+                        r = list_visible(c, path, nl, recursive, visible, ud, out);
+                if (r < 0)
+                        return r;
+                path[len] = '\0';
+        }
+        return 0;
+}
+
+int manager_list(manager *m, const char *name, bool recursive, node_filter visible, void *ud,
+                 Lmct__V1__ListResult **ret, status *st) {
         char path[LMCT_NAME_MAX + 2];
         Lmct__V1__ListResult *res;
         strv out = { 0 };
@@ -73,7 +99,10 @@ int manager_list(manager *m, const char *name, bool recursive, Lmct__V1__ListRes
         if (r < 0)
                 return r;
         tree_path(n, path, sizeof path);
-        r = list_below(n, path, strlen(path), recursive, &out);
+        if (visible && !visible(n, ud))
+                r = list_visible(n, path, strlen(path), recursive, visible, ud, &out);
+        else
+                r = list_below(n, path, strlen(path), recursive, &out);
         if (r < 0 || !(res = malloc(sizeof *res))) {
                 strv_done(&out);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
@@ -204,9 +233,20 @@ int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, st
                                 rr->log_path = strdup(n->last_run->log_path);
                 }
         }
+        for (const node *a = n; r >= 0 && a; a = a->parent)
+                if (a->has_owner) {
+                        char from[LMCT_NAME_MAX + 1];
+                        info->has_owner_uid = info->has_owner_gid = true;
+                        info->owner_uid = a->owner_uid;
+                        info->owner_gid = a->owner_gid;
+                        info->owner_from = strdup(tree_path(a, from, sizeof from));
+                        if (!info->owner_from)
+                                r = -ENOMEM;
+                        break;
+                }
         if (r < 0) {
                 lmct__v1__container_info__free_unpacked(info, NULL);
-                return st_fail(st, st_code_from_errno(r), r, "cannot read %s: %s", info->name, strerror(-r));
+                return st_fail(st, st_code_from_errno(r), r, "cannot read %s: %s", path, strerror(-r));
         }
         *ret = info;
         return 0;

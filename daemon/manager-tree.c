@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "climits.h"
 #include "journal.h"
@@ -20,7 +21,34 @@ static int mkdir_error(status *st, int r, const char *name) {
         return st_fail(st, st_code_from_errno(r), r, "cannot create %s: %s", name, strerror(-r));
 }
 
-int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, status *st) {
+/* The bounds on the tree below each ancestor of a create that adds NEW
+ * containers, the deepest at DEPTH. */
+static int check_bounds(node *deepest, size_t new, unsigned depth, status *st) {
+        char buf[LMCT_NAME_MAX + 1];
+
+        for (node *a = deepest; a && a->parent; a = a->parent) {
+                if (a->max_desc != UINT_MAX && tree_count(a) + new > a->max_desc)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOSPC,
+                                       "%s allows %u container%s below it (max-descendants)",
+                                       tree_path(a, buf, sizeof buf), a->max_desc, a->max_desc == 1 ? "" : "s");
+                if (a->max_depth != UINT_MAX && depth - a->depth > a->max_depth)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOSPC,
+                                       "%s allows %u level%s of containers below it (max-depth)",
+                                       tree_path(a, buf, sizeof buf), a->max_depth, a->max_depth == 1 ? "" : "s");
+        }
+        return 0;
+}
+
+/* Records the tree bounds L set on N. */
+static void set_bounds(node *n, const Lmct__V1__Limits *l) {
+        if (l && l->has_max_descendants)
+                n->max_desc = l->max_descendants >= UINT_MAX ? UINT_MAX : (unsigned)l->max_descendants;
+        if (l && l->has_max_depth)
+                n->max_depth = l->max_depth >= UINT_MAX ? UINT_MAX : (unsigned)l->max_depth;
+}
+
+int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
+                   status *st) {
         char buf[LMCT_NAME_MAX + 1];
         _cleanup_close_ int owned = -1, fd = -1;
         int basefd, parentfd;
@@ -48,6 +76,17 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
         r = climits_plan(l, -1, &plan, st);
         if (r < 0)
                 return r;
+        {
+                size_t new = 1;
+                for (const char *q = first_new; *q; q++)
+                        new += *q == '/';
+                r = check_bounds(deepest, new, deepest->depth + (unsigned)new, st);
+                if (r < 0)
+                        return r;
+        }
+        if (owner && !m->owner_xattr)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
+                               "cannot keep an owner: %s takes no extended attributes", m->root_path);
         r = ensure_controllers(m, deepest, plan.mask, st);
         if (r < 0)
                 return r;
@@ -56,7 +95,7 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                 return basefd;
         /* More than one syscall: record the first new directory, so that a
          * restart after a crash midway removes what was made. */
-        journaled = plan.n > 0 || first_new != last;
+        journaled = plan.n > 0 || first_new != last || owner;
         if (journaled) {
                 snprintf(buf, sizeof buf, "%.*s", (int)(first_new - norm + strcspn(first_new, "/")), norm);
                 r = journal_begin(m, "create", buf, NULL);
@@ -94,7 +133,7 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                         goto rollback;
                 }
                 p += len;
-                if (!*p && plan.n == 0)
+                if (!*p && plan.n == 0 && !owner)
                         break; /* nothing to write: no need to open it */
                 child = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (child < 0) {
@@ -120,6 +159,14 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                 if (r < 0)
                         goto rollback;
         }
+        if (owner) {
+                char v[32];
+                int k = snprintf(v, sizeof v, "%u:%u", owner->uid, owner->gid);
+                if (fsetxattr(fd, m->owner_xattr, v, (size_t)k, 0) < 0) {
+                        r = st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot record the owner of %s: %m", norm);
+                        goto rollback;
+                }
+        }
 
         n = deepest;
         for (p = first_new; *p;) {
@@ -139,9 +186,18 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                         n->subtree_mask = plan.mask;
                 }
         }
+        set_bounds(n, l);
+        if (owner) {
+                n->has_owner = true;
+                n->owner_uid = owner->uid;
+                n->owner_gid = owner->gid;
+        }
         if (journaled)
                 journal_end(m);
-        log_info("created %s", norm);
+        if (owner)
+                log_info("created %s, owned by uid %u gid %u", norm, owner->uid, owner->gid);
+        else
+                log_info("created %s", norm);
         return 0;
 
 rollback_index: {
@@ -196,6 +252,7 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, stat
                 journal_end(m);
         if (r < 0)
                 return r;
+        set_bounds(n, l);
         log_info("updated %s", buf);
         return 0;
 }

@@ -32,6 +32,7 @@ typedef struct manager {
         struct run *runs;      /* commands lmctld started and still tracks */
         char *log_dir;         /* detached output when no journal runs */
         const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */
+        const char *owner_xattr;  /* where a container's owner is kept, NULL if nowhere */
 } manager;
 
 /* Called when a pending operation ends: R is 0 or a negative errno, ST the
@@ -42,14 +43,33 @@ int manager_new(struct event_base *base, const char *root_path, unsigned max_dep
 manager *manager_free(manager *m);
 size_t manager_count(const manager *m);
 
-int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, status *st);
+/* Who a subtree is handed to (create --owner). */
+typedef struct owner_spec {
+        unsigned uid, gid;
+} owner_spec;
+
+/* OWNER may be NULL. */
+int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
+                   status *st);
 int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, status *st);
 int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st,
                     op_done_fn done, void *userdata);
-int manager_list(manager *m, const char *name, bool recursive, Lmct__V1__ListResult **ret, status *st);
+/* Whether a caller may see N (and so everything below it). */
+typedef bool (*node_filter)(const node *n, void *userdata);
+/* VISIBLE may be NULL: everything is. Otherwise a container it refuses is
+ * left out, and the visible subtrees below it are listed instead. */
+int manager_list(manager *m, const char *name, bool recursive, node_filter visible, void *ud,
+                 Lmct__V1__ListResult **ret, status *st);
 int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, status *st);
 int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult **ret, status *st);
-int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, status *st);
+/* What a process must be for a caller to move it (NULL: anything). */
+typedef struct enter_policy {
+        bool check_uid;        /* real, effective and saved uid are UID */
+        uid_t uid;
+        const char *within;    /* it is in this container or below already */
+} enter_policy;
+int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, const enter_policy *pol,
+                  status *st);
 int manager_pause(manager *m, const char *name, status *st, op_done_fn done, void *userdata);
 int manager_resume(manager *m, const char *name, status *st);
 int manager_kill(manager *m, const char *name, int sig, status *st);

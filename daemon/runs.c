@@ -334,6 +334,7 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         _cleanup_free_ char **argv = NULL, **envp = NULL;
         spawn_spec sp = { 0 };
         run_status rs = { 0 };
+        const caller *who = conn_caller(c);
         bool created = false;
         const char *name;
         oci_bundle *bundle = NULL;
@@ -341,6 +342,19 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         r = take_stdio(c, rq->detach, fds, st);
         if (r < 0)
                 return r;
+        if (who->uid != 0) {
+                /* A command runs as its caller, and nothing that needs
+                 * privilege to set up is set up for a caller without it. */
+                const char *what = rq->bundle ? "a bundle" : rq->rootfs ? "a root filesystem"
+                                   : rq->isolate ? "namespaces" : rq->hostname ? "a hostname" : NULL;
+                if (!what && rq->has_uid && (rq->uid != who->uid || (rq->has_gid && rq->gid != who->gid)))
+                        what = "another user";
+                if (what) {
+                        r = st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EPERM,
+                                    "uid %u may not run a command with %s (only root may)", (unsigned)who->uid, what);
+                        goto out;
+                }
+        }
         r = command_arrays(rq->args, rq->n_args, rq->env, rq->n_env, rq->cwd, !rq->bundle, &argv, &envp, st);
         if (r < 0)
                 goto out;
@@ -384,7 +398,7 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
                 goto out;
         }
         if (!exists) {
-                r = manager_create(m, name, bundle ? oci_limits(bundle) : rq->limits, false, st);
+                r = manager_create(m, name, bundle ? oci_limits(bundle) : rq->limits, false, NULL, st);
                 if (r < 0)
                         goto out;
                 created = true;
@@ -423,6 +437,11 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
                         if (rq->cwd)
                                 sp.cwd = rq->cwd;
                 }
+        } else if (who->uid != 0) {
+                sp.set_user = true;
+                sp.uid = who->uid;
+                sp.gid = who->gid;
+                sp.hostname = lmct_name_last(name);
         } else {
                 sp.set_user = rq->has_uid;
                 sp.uid = rq->uid;
@@ -458,6 +477,7 @@ int runs_exec(manager *m, conn *c, uint64_t id, const Lmct__V1__ExecRequest *rq,
         _cleanup_free_ char **argv = NULL, **envp = NULL;
         spawn_spec sp = { 0 };
         run_status rs = { 0 };
+        const caller *who = conn_caller(c);
         const char *name;
         run *target = NULL;
 
@@ -490,6 +510,12 @@ int runs_exec(manager *m, conn *c, uint64_t id, const Lmct__V1__ExecRequest *rq,
         sp.argv = argv;
         sp.envp = envp;
         sp.cwd = rq->cwd ? rq->cwd : "/";
+        if (who->uid != 0) {
+                /* Into another's command too, a caller runs as itself. */
+                sp.set_user = true;
+                sp.uid = who->uid;
+                sp.gid = who->gid;
+        }
         sp.cgroup_fd = cgfd;
         sp.join_pidfd = target->pidfd;
         sp.join_pid = target->pid;

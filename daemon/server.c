@@ -34,6 +34,8 @@ struct conn {
         bool paused;       /* reading stopped until the client reads its answers */
         pid_t pid;
         uid_t uid;
+        gid_t gid;
+        caller who;
         int fds[CONN_FDS_MAX];   /* received with SCM_RIGHTS, not yet claimed */
         size_t n_fds;
 };
@@ -54,6 +56,10 @@ conn *conn_ref(conn *c) {
 void conn_unref(conn *c) {
         if (--c->refs == 0)
                 free(c);
+}
+
+const caller *conn_caller(const conn *c) {
+        return &c->who;
 }
 
 void conn_peer(const conn *c, pid_t *pid, uid_t *uid) {
@@ -327,7 +333,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         server *srv = arg;
         struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t cl = sizeof cred;
-        conn *c;
 
         (void)l;
         (void)sa;
@@ -337,7 +342,18 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                 close(fd);
                 return;
         }
-        (void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl);
+        /* Who the caller is comes from the kernel, never from a message. */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+                log_warning("refusing a connection whose credentials cannot be read: %m");
+                close(fd);
+                return;
+        }
+        server_add_conn(srv, fd, &cred);
+}
+
+void server_add_conn(server *srv, int fd, const struct ucred *cred) {
+        conn *c;
+
         c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
@@ -346,8 +362,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         c->srv = srv;
         c->fd = fd;
         c->refs = 1;
-        c->pid = cred.pid;
-        c->uid = cred.uid;
+        c->pid = cred->pid;
+        c->uid = cred->uid;
+        c->gid = cred->gid;
+        caller_init(srv->m, &c->who, cred->pid, cred->uid, cred->gid);
         c->in = evbuffer_new();
         c->out = evbuffer_new();
         c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c);

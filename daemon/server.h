@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "access.h"
 #include "lmct.pb-c.h"
 #include "manager.h"
 
@@ -13,7 +14,11 @@ struct event_base;
 typedef struct server server;
 typedef struct conn conn;
 
+struct ucred;
+
 int server_new(struct event_base *base, manager *m, int listen_fd, server **ret);
+/* Serves connected socket FD (taken) for a peer with CRED, as if accepted. */
+void server_add_conn(server *srv, int fd, const struct ucred *cred);
 server *server_free(server *srv);
 unsigned server_connections(const server *srv);
 
@@ -29,3 +34,5 @@ manager *conn_manager(const conn *c);
 
 /* The peer's credentials, taken from the kernel at accept. */
 void conn_peer(const conn *c, pid_t *pid, uid_t *uid);
+/* Who the peer is and where it lives, as of accept. */
+const caller *conn_caller(const conn *c);

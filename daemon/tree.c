@@ -1,6 +1,7 @@
 #include "tree.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ node *tree_new_root(void) {
                 free(n);
                 return NULL;
         }
+        n->max_desc = n->max_depth = UINT_MAX;
         return n;
 }
 
@@ -90,6 +92,7 @@ int tree_add(node *parent, const char *name, node **ret) {
         }
         n->parent = parent;
         n->depth = parent->depth + 1;
+        n->max_desc = n->max_depth = UINT_MAX;
         memmove(parent->children + i + 1, parent->children + i, (parent->n_children - i) * sizeof *parent->children);
         parent->children[i] = n;
         parent->n_children++;

@@ -26,6 +26,10 @@ struct node {
         unsigned depth;
         unsigned busy;           /* operations waiting on it (destroy -f) */
         bool destroying;
+        bool has_owner;          /* the subtree is handed to owner_uid */
+        unsigned owner_uid, owner_gid;
+        unsigned max_desc;       /* containers allowed below; UINT_MAX: no bound */
+        unsigned max_depth;      /* levels allowed below; UINT_MAX: no bound */
         run_status *last_run;
 };
 

@@ -325,11 +325,24 @@ int lmct_version(lmct_client *c, lmct_response **ret) {
 }
 
 int lmct_create(lmct_client *c, const char *name, const lmct_limits *limits, bool parents) {
+        return lmct_create_owned(c, name, limits, parents, NULL, NULL);
+}
+
+int lmct_create_owned(lmct_client *c, const char *name, const lmct_limits *limits, bool parents,
+                      const uint32_t *owner_uid, const uint32_t *owner_gid) {
         REQUEST(req, CREATE, create, Lmct__V1__CreateRequest, LMCT__V1__CREATE_REQUEST__INIT);
         req_v.name = (char *)name;
         req_v.limits = (lmct_limits *)limits;
         req_v.has_parents = parents;
         req_v.parents = parents;
+        if (owner_uid) {
+                req_v.has_owner_uid = true;
+                req_v.owner_uid = *owner_uid;
+        }
+        if (owner_gid) {
+                req_v.has_owner_gid = true;
+                req_v.owner_gid = *owner_gid;
+        }
         return lmct_call(c, &req, NULL);
 }
 

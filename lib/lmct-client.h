@@ -58,6 +58,10 @@ lmct_response *lmct_response_free(lmct_response *r);
 
 int lmct_version(lmct_client *c, lmct_response **ret);
 int lmct_create(lmct_client *c, const char *name, const lmct_limits *limits, bool parents);
+/* create, handing the subtree to OWNER_UID (and OWNER_GID, default the
+ * uid's number) when not NULL: root only. */
+int lmct_create_owned(lmct_client *c, const char *name, const lmct_limits *limits, bool parents,
+                      const uint32_t *owner_uid, const uint32_t *owner_gid);
 int lmct_update(lmct_client *c, const char *name, const lmct_limits *limits);
 int lmct_destroy(lmct_client *c, const char *name, bool recursive, bool force);
 int lmct_list(lmct_client *c, const char *name, bool recursive, lmct_response **ret);

@@ -1,0 +1,171 @@
+/* libFuzzer: a client's bytes through lmctld itself: the server (frames,
+ * buffers, connection state) and dispatch (every verb, the manager, limit
+ * planning, OCI bundle parsing), against a throwaway directory tree that
+ * stands in for cgroupfs, never the host's cgroups. Commands are never
+ * started: spawn_process is replaced by a stub that refuses.
+ *
+ * The first byte of an input picks the caller (bit 0: root or another
+ * uid) and whether three descriptors (/dev/null) travel with the first
+ * bytes, as lmctl run sends its stdio (bit 1); the rest is the stream the
+ * client sends before it hangs up. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "log.h"
+#include "manager.h"
+#include "runs.h"
+#include "server.h"
+#include "spawn.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct event_base *base;
+static manager *m;
+static server *srv;
+static char root[64];
+static int null_fd;
+
+int spawn_process(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen) {
+        (void)sp;
+        (void)ret_pid;
+        (void)ret_pidfd;
+        snprintf(err, errlen, "commands are not started under the fuzzer");
+        return -EPERM;
+}
+
+void spawn_raise_nofile(void) {}
+
+static void write_file(const char *name, const char *value) {
+        char path[128];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", root, name);
+        f = fopen(path, "we");
+        if (!f)
+                abort();
+        fputs(value, f);
+        fclose(f);
+}
+
+static void start(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int lfd;
+
+        int r = manager_new(base, root, 8, &m);
+
+        if (r < 0) {
+                fprintf(stderr, "fuzz-request: cannot set up a manager on %s: %s\n", root, strerror(-r));
+                abort();
+        }
+        m->log_dir = strdup(root);
+        /* The listener (an autobound abstract address) is never connected
+         * to: connections are added directly. */
+        lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa_family_t)) < 0 || listen(lfd, 1) < 0)
+                abort();
+        if (server_new(base, m, lfd, &srv) < 0)
+                abort();
+}
+
+static void stop(void) {
+        runs_free_all(m);
+        srv = server_free(srv);
+        m = manager_free(m);
+}
+
+static int rm_child(int dirfd, const char *name, void *userdata) {
+        (void)userdata;
+        return cg_rmtree(dirfd, name, NULL, 0) < 0 ? 0 : 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        (void)argc;
+        (void)argv;
+        log_max_level = getenv("LMCT_FUZZ_LOG") ? LOG_DEBUG : -1;
+        signal(SIGPIPE, SIG_IGN);
+        snprintf(root, sizeof root, "/tmp/lmct-fuzz-XXXXXX");
+        if (!mkdtemp(root))
+                abort();
+        write_file("cgroup.controllers", "cpuset cpu io memory pids\n");
+        write_file("cgroup.subtree_control", "\n");
+        base = event_base_new();
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (!base || null_fd < 0)
+                abort();
+        start();
+        return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        struct ucred cred = { .pid = getpid(), .uid = 0, .gid = 0 };
+        char sink[65536];
+        size_t off = 1;
+        int sv[2], done = 0;
+
+        if (size < 1)
+                return 0;
+        if (data[0] & 1)
+                cred.uid = cred.gid = 1000 + (data[0] >> 1);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+                abort();
+        server_add_conn(srv, sv[0], &cred);
+        /* Send, serve, read answers; then hang up and let the server see it. */
+        if ((data[0] & 2) && size > 1) {
+                int fds[3] = { null_fd, null_fd, null_fd };
+                char cbuf[CMSG_SPACE(sizeof fds)] = { 0 };
+                struct iovec iov = { (void *)(data + 1), 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                                     .msg_controllen = sizeof cbuf };
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof fds);
+                if (sendmsg(sv[1], &mh, 0) == 1)
+                        off = 2;
+        }
+        for (int round = 0; round < 10000 && !done; round++) {
+                if (off < size) {
+                        ssize_t n = write(sv[1], data + off, size - off);
+                        if (n > 0)
+                                off += (size_t)n;
+                        if (off == size)
+                                shutdown(sv[1], SHUT_WR);
+                } else if (size == 1)
+                        shutdown(sv[1], SHUT_WR);
+                event_base_loop(base, EVLOOP_NONBLOCK);
+                for (;;) {
+                        ssize_t n = read(sv[1], sink, sizeof sink);
+                        if (n == 0)
+                                done = 1;
+                        if (n <= 0)
+                                break;
+                }
+                if (off == size && server_connections(srv) == 0)
+                        done = 1;
+        }
+        close(sv[1]);
+        for (int i = 0; i < 4; i++)
+                event_base_loop(base, EVLOOP_NONBLOCK);
+        /* Start every input from an empty tree. */
+        if (manager_count(m) > 0 || server_connections(srv) > 0) {
+                int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                stop();
+                if (fd < 0 || cg_for_each_child(fd, rm_child, NULL) < 0)
+                        abort();
+                close(fd);
+                write_file("cgroup.subtree_control", "\n");
+                start();
+        }
+        return 0;
+}

@@ -1,0 +1,126 @@
+/* Writes the seed corpora of the fuzz harnesses: one file per request kind
+ * (framed as on the wire, after the caller byte fuzz-request reads), and
+ * typical names and limit strings.
+ *
+ *   make-seeds DIR      (makes DIR/request, DIR/frame, DIR/name, DIR/limits) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lmct-frame.h"
+#include "lmct.pb-c.h"
+
+static const char *dir;
+
+static void put(const char *sub, const char *name, const void *data, size_t len) {
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, sub);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+        f = fopen(path, "we");
+        if (!f || fwrite(data, 1, len, f) != len) {
+                perror(path);
+                exit(1);
+        }
+        fclose(f);
+}
+
+static void seed(const char *name, Lmct__V1__Request *req) {
+        uint8_t buf[4096];
+        size_t n = 1, len = lmct__v1__request__get_packed_size(req);
+
+        buf[0] = 0; /* the caller: root */
+        n += lmct_varint_encode(len, buf + 1);
+        lmct__v1__request__pack(req, buf + n);
+        n += len;
+        put("frame", name, buf + 1, n - 1);
+        put("request", name, buf, n);
+        char other[128];
+        buf[0] = 1; /* another uid */
+        snprintf(other, sizeof other, "%s-user", name);
+        put("request", other, buf, n);
+        buf[0] = 2; /* root, with stdio descriptors */
+        snprintf(other, sizeof other, "%s-fds", name);
+        put("request", other, buf, n);
+}
+
+int main(int argc, char **argv) {
+        Lmct__V1__Request req;
+        Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT;
+        char *args[] = { "/bin/true", "x" }, *env[] = { "A=B" };
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: make-seeds DIR\n");
+                return 2;
+        }
+        dir = argv[1];
+        mkdir(dir, 0755);
+        l.has_cpu_millis = l.has_memory_max = l.has_pids_max = 1;
+        l.cpu_millis = 6000;
+        l.memory_max = 1 << 30;
+        l.pids_max = 100;
+        l.cpuset_cpus = "0-1";
+
+#define REQ(vc, field, type, init, nm, ...) do {                       \
+                type v_ = init;                                        \
+                lmct__v1__request__init(&req);                         \
+                req.has_id = 1;                                        \
+                req.id = 7;                                            \
+                req.verb_case = LMCT__V1__REQUEST__VERB_##vc;          \
+                req.field = &v_;                                       \
+                __VA_ARGS__;                                           \
+                seed(nm, &req);                                        \
+        } while (0)
+        REQ(VERSION, version, Lmct__V1__VersionRequest, LMCT__V1__VERSION_REQUEST__INIT, "version", (void)0);
+        REQ(CREATE, create, Lmct__V1__CreateRequest, LMCT__V1__CREATE_REQUEST__INIT, "create",
+            v_.name = "containerA/sub1"; v_.limits = &l; v_.has_parents = 1; v_.parents = 1);
+        REQ(UPDATE, update, Lmct__V1__UpdateRequest, LMCT__V1__UPDATE_REQUEST__INIT, "update",
+            v_.name = "a"; v_.limits = &l);
+        REQ(DESTROY, destroy, Lmct__V1__DestroyRequest, LMCT__V1__DESTROY_REQUEST__INIT, "destroy",
+            v_.name = "a"; v_.has_recursive = v_.recursive = 1; v_.has_force = v_.force = 1);
+        REQ(LIST, list, Lmct__V1__ListRequest, LMCT__V1__LIST_REQUEST__INIT, "list",
+            v_.name = "/"; v_.has_recursive = v_.recursive = 1);
+        REQ(SHOW, show, Lmct__V1__ShowRequest, LMCT__V1__SHOW_REQUEST__INIT, "show", v_.name = "a");
+        REQ(PS, ps, Lmct__V1__PsRequest, LMCT__V1__PS_REQUEST__INIT, "ps", v_.name = "a");
+        REQ(ENTER, enter, Lmct__V1__EnterRequest, LMCT__V1__ENTER_REQUEST__INIT, "enter", {
+                static int32_t pids[] = { 1, 999999 };
+                v_.name = "a";
+                v_.n_pids = 2;
+                v_.pids = pids;
+        });
+        REQ(PAUSE, pause, Lmct__V1__PauseRequest, LMCT__V1__PAUSE_REQUEST__INIT, "pause", v_.name = "a");
+        REQ(RESUME, resume, Lmct__V1__ResumeRequest, LMCT__V1__RESUME_REQUEST__INIT, "resume", v_.name = "a");
+        REQ(KILL, kill, Lmct__V1__KillRequest, LMCT__V1__KILL_REQUEST__INIT, "kill",
+            v_.name = "a"; v_.has_signal = 1; v_.signal = 15);
+        REQ(DETECT, detect, Lmct__V1__DetectRequest, LMCT__V1__DETECT_REQUEST__INIT, "detect",
+            v_.has_pid = 1; v_.pid = 1);
+        REQ(RUN, run, Lmct__V1__RunRequest, LMCT__V1__RUN_REQUEST__INIT, "run",
+            v_.name = "r"; v_.n_args = 2; v_.args = args; v_.n_env = 1; v_.env = env; v_.cwd = "/";
+            v_.has_remove = v_.remove = 1; v_.limits = &l);
+        REQ(RUN, run, Lmct__V1__RunRequest, LMCT__V1__RUN_REQUEST__INIT, "run-bundle",
+            v_.name = "r"; v_.bundle = "/nonexistent"; v_.has_detach = v_.detach = 1);
+        REQ(EXEC, exec, Lmct__V1__ExecRequest, LMCT__V1__EXEC_REQUEST__INIT, "exec",
+            v_.name = "r"; v_.n_args = 1; v_.args = args);
+        REQ(SIGNAL, signal, Lmct__V1__SignalRequest, LMCT__V1__SIGNAL_REQUEST__INIT, "signal",
+            v_.has_run_id = 1; v_.run_id = 1; v_.has_signal = 1; v_.signal = 2);
+
+        static const char *const names[] = { "containerA", "containerA/sub1", "/a/b/c", "a-b_c.d", "_self", "..",
+                                             "a//b", "/" };
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+                char buf[256], nm[16];
+                buf[0] = (char)(i % 2 ? 0x85 : 0x20);
+                memcpy(buf + 1, names[i], strlen(names[i]));
+                snprintf(nm, sizeof nm, "n%zu", i);
+                put("name", nm, buf, strlen(names[i]) + 1);
+        }
+        static const char *const limits[] = { "512M", "4G", "1.5G", "max", "0.5", "6", "0-3,6", "100", "1e3", "" };
+        for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+                char nm[16];
+                snprintf(nm, sizeof nm, "l%zu", i);
+                put("limits", nm, limits[i], strlen(limits[i]));
+        }
+        return 0;
+}
