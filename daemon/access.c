@@ -77,9 +77,13 @@ int access_check(manager *m, const caller *c, const char *name, access_level lev
         if (lmct_name_check(name, strlen(name), m->max_depth, true, &skip, err, sizeof err) < 0)
                 return 0;
         name += skip;
+        /* The root: only the verbs that look may name it (the others refuse
+         * it as a name for everyone). */
         if (!*name)
-                return st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EACCES,
-                               "uid %u may not act on the root; only on containers it owns", (unsigned)c->uid);
+                return level == ACCESS_READ
+                               ? st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EACCES,
+                                         "uid %u may look only at containers it owns", (unsigned)c->uid)
+                               : 0;
         n = tree_lookup(m->root, name, &deepest, &missing);
         /* A container to create counts as below the deepest one that exists. */
         if (n ? owned_by(n, c->uid, level != ACCESS_CHANGE) : owned_by(deepest, c->uid, true))

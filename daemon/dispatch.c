@@ -20,6 +20,7 @@ typedef struct call {
         log_context ctx;
         char *container;
         const caller *who;      /* lives with the connection, which the call holds */
+        bool counted;           /* in the connection's requests in flight */
 } call;
 
 typedef int (*handler_fn)(manager *m, const Lmct__V1__Request *req, call *cl, status *st);
@@ -51,6 +52,8 @@ Lmct__V1__Response *response_new(uint64_t id, const status *st) {
 }
 
 static void call_free(call *cl) {
+        if (cl->counted)
+                (void)conn_inflight(cl->c, -1);
         if (cl->resp)
                 lmct__v1__response__free_unpacked(cl->resp, NULL);
         conn_unref(cl->c);
@@ -459,6 +462,11 @@ void dispatch(conn *c, manager *m, Lmct__V1__Request *req) {
                 return;
         }
         r = admit(m, req, &verbs[idx], cl, &st);
+        if (r >= 0 && conn_inflight(c, 1) < 0)
+                r = st_fail(&st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
+                            "too many requests of this connection are waiting for their answer");
+        else if (r >= 0)
+                cl->counted = true;
         if (r < 0) {
                 call_finish(cl, r, &st);
                 log_set_context(NULL);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -36,6 +37,8 @@ static void usage(FILE *f) {
                 "      --scope UNIT        on a systemd host: own the delegated scope UNIT\n"
                 "                          (e.g. lmct.scope), created through systemd if missing\n"
                 "  -d, --max-depth N       refuse names deeper than N (1..%d, default %d)\n"
+                "  -t, --client-timeout S  cut off a client that takes longer than S seconds to\n"
+                "                          finish a request it began or to read its answers (30)\n"
                 "  -l, --log-dir DIR       output of detached commands when no journal runs\n"
                 "                          (default /var/log/lmct)\n"
                 "  -v, --verbose           log debug messages too\n"
@@ -178,6 +181,7 @@ int main(int argc, char **argv) {
                 { "max-depth", required_argument, NULL, 'd' },
                 { "log-dir", required_argument, NULL, 'l' },
                 { "scope", required_argument, NULL, 'S' },
+                { "client-timeout", required_argument, NULL, 't' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -189,14 +193,14 @@ int main(int argc, char **argv) {
         _cleanup_close_ int keeper_fd = -1;
         service sv = { 0 };
         bool activated = false;
-        unsigned max_depth = LMCT_NAME_DEPTH_MAX;
+        unsigned max_depth = LMCT_NAME_DEPTH_MAX, timeout_ms = 30000;
         struct event_base *base = NULL;
         struct event *sigterm = NULL, *sigint = NULL;
         manager *m = NULL;
         server *srv = NULL;
         int c, fd, r = 1;
 
-        while ((c = getopt_long(argc, argv, "s:r:d:l:vqhV", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:r:d:l:t:vqhV", opts, NULL)) >= 0) {
                 switch (c) {
                 case 's': socket_path = optarg; break;
                 case 'r': root = optarg; break;
@@ -212,6 +216,16 @@ int main(int argc, char **argv) {
                 }
                 case 'l': log_dir = optarg; break;
                 case 'S': scope = optarg; break;
+                case 't': {
+                        char *end;
+                        double v = strtod(optarg, &end);
+                        if (*end || !(v >= 0.1 && v <= 86400)) {
+                                fprintf(stderr, "lmctld: --client-timeout takes seconds, 0.1..86400\n");
+                                return 2;
+                        }
+                        timeout_ms = (unsigned)(v * 1000);
+                        break;
+                }
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'q': log_max_level = LOG_WARNING; break;
                 case 'h': usage(stdout); return 0;
@@ -267,6 +281,7 @@ int main(int argc, char **argv) {
                 close(fd);
                 goto out;
         }
+        server_set_timeout(srv, timeout_ms);
         sigterm = evsignal_new(base, SIGTERM, on_signal, base);
         sigint = evsignal_new(base, SIGINT, on_signal, base);
         if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)

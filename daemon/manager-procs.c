@@ -71,6 +71,7 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                   status *st) {
         char path[LMCT_NAME_MAX + 1], num[16];
         _cleanup_close_ int leaf = -1;
+        int *pfds = NULL;
         node *n;
         int r;
 
@@ -92,34 +93,58 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                                        "process %d is %s and stays where it is", pids[i],
                                        pids[i] == 1 ? "the init process" : "lmctld itself");
         }
-        leaf = manager_leaf_fd(m, path, st);
-        if (leaf < 0)
-                return leaf;
+        /* Every process is checked before anything changes (the leaf is
+         * made only for processes that may go there). The check and the
+         * move are about the process each pidfd holds: alive at the check,
+         * and still alive after the move, so the pid written cannot have
+         * been another's meanwhile. */
+        pfds = calloc(n_pids, sizeof *pfds);
+        if (!pfds)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < n_pids; i++)
+                pfds[i] = -1;
         for (size_t i = 0; i < n_pids; i++) {
-                /* The check and the move are about the process the pidfd
-                 * holds: it is alive before, and still alive after the move,
-                 * so the pid written cannot have been another's meanwhile. */
-                _cleanup_close_ int pfd = pidfd_open_(pids[i]);
-                if (pfd < 0)
-                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pids[i]);
-                if (pol && (r = enter_allowed(m, pids[i], pfd, pol, st)) < 0)
-                        return r;
+                pfds[i] = pidfd_open_(pids[i]);
+                if (pfds[i] < 0) {
+                        r = errno == ESRCH ? st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist",
+                                                     pids[i])
+                                           : st_fail(st, st_code_from_errno(negerrno()), negerrno(),
+                                                     "cannot open process %d: %m", pids[i]);
+                        goto out;
+                }
+                if (pol && (r = enter_allowed(m, pids[i], pfds[i], pol, st)) < 0)
+                        goto out;
+        }
+        leaf = manager_leaf_fd(m, path, st);
+        if (leaf < 0) {
+                r = leaf;
+                goto out;
+        }
+        for (size_t i = 0; i < n_pids; i++) {
                 snprintf(num, sizeof num, "%d", pids[i]);
                 r = cg_write(leaf, "cgroup.procs", num);
                 if (r == -ESRCH)
-                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, r, "process %d does not exist", pids[i]);
-                if (r == -EINVAL)
-                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, r,
-                                       "process %d cannot be moved (a kernel thread?)", pids[i]);
+                        r = st_fail(st, LMCT__V1__CODE__NOT_FOUND, r, "process %d does not exist", pids[i]);
+                else if (r == -EINVAL)
+                        r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, r,
+                                    "process %d cannot be moved (a kernel thread?)", pids[i]);
+                else if (r < 0)
+                        r = st_fail(st, st_code_from_errno(r), r, "cannot move process %d into %s: %s", pids[i], path,
+                                    strerror(-r));
+                else if (pidfd_send_signal_(pfds[i], 0) < 0)
+                        r = st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d ended while it was being moved",
+                                    pids[i]);
                 if (r < 0)
-                        return st_fail(st, st_code_from_errno(r), r, "cannot move process %d into %s: %s", pids[i],
-                                       path, strerror(-r));
-                if (pidfd_send_signal_(pfd, 0) < 0)
-                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH,
-                                       "process %d ended while it was being moved", pids[i]);
+                        goto out;
         }
         log_info("entered %zu process%s into %s", n_pids, n_pids == 1 ? "" : "es", path);
-        return 0;
+        r = 0;
+out:
+        for (size_t i = 0; i < n_pids; i++)
+                if (pfds[i] >= 0)
+                        close(pfds[i]);
+        free(pfds);
+        return r;
 }
 
 static int frozen(int fd) {

@@ -41,6 +41,20 @@ typedef struct run {
         struct run *prev, *next;
 } run;
 
+/* Commands a connection may have running at once. */
+#define RUNS_PER_CONN_MAX 64
+
+static int check_room(manager *m, conn *c, status *st) {
+        unsigned n = 0;
+
+        for (run *r = m->runs; r; r = r->next)
+                n += r->c == c;
+        if (n >= RUNS_PER_CONN_MAX)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
+                               "this connection runs %u commands already", n);
+        return 0;
+}
+
 static void run_unlink(run *r) {
         manager *m = r->m;
 
@@ -342,6 +356,9 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         r = take_stdio(c, rq->detach, fds, st);
         if (r < 0)
                 return r;
+        r = check_room(m, c, st);
+        if (r < 0)
+                goto out;
         if (who->uid != 0) {
                 /* A command runs as its caller, and nothing that needs
                  * privilege to set up is set up for a caller without it. */
@@ -484,6 +501,9 @@ int runs_exec(manager *m, conn *c, uint64_t id, const Lmct__V1__ExecRequest *rq,
         r = take_stdio(c, false, fds, st);
         if (r < 0)
                 return r;
+        r = check_room(m, c, st);
+        if (r < 0)
+                goto out;
         r = command_arrays(rq->args, rq->n_args, rq->env, rq->n_env, rq->cwd, true, &argv, &envp, st);
         if (r < 0)
                 goto out;

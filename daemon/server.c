@@ -18,6 +18,11 @@
 /* Past this much unsent output, stop reading the client's requests. */
 #define OUTPUT_HIGH (4u << 20)
 #define CONNECTIONS_MAX 1024
+/* Connections one uid other than root may hold: no user fills the table. */
+#define CONNECTIONS_PER_UID_MAX 64
+/* Requests of one connection still waiting for their answer (destroy -f,
+ * pause) or commands it runs. */
+#define CONN_INFLIGHT_MAX 64
 /* Descriptors a client may have in flight (run passes three). */
 #define CONN_FDS_MAX 12
 
@@ -25,6 +30,10 @@ struct conn {
         server *srv;
         int fd;
         struct event *ev_read, *ev_write;
+        /* Deadlines: a frame begun must be whole, and pending output must
+         * move, within the server's timeout, or the client is cut off. */
+        struct event *ev_frame, *ev_stall;
+        unsigned inflight;
         struct evbuffer *in, *out;
         conn *prev, *next;
         unsigned refs;
@@ -46,6 +55,7 @@ struct server {
         struct evconnlistener *listener;
         conn *conns;
         unsigned n_conns;
+        struct timeval timeout;
 };
 
 conn *conn_ref(conn *c) {
@@ -95,6 +105,8 @@ static void conn_close(conn *c) {
         dispatch_conn_closed(c);
         event_free(c->ev_read);
         event_free(c->ev_write);
+        event_free(c->ev_frame);
+        event_free(c->ev_stall);
         evbuffer_free(c->in);
         evbuffer_free(c->out);
         close(c->fd);
@@ -115,13 +127,21 @@ static void conn_flush(conn *c) {
         if (c->dead)
                 return;
         pending = evbuffer_get_length(c->out);
-        if (pending > 0 && evbuffer_write(c->out, c->fd) < 0 && errno != EAGAIN && errno != EINTR) {
-                conn_close(c); /* the peer has gone */
-                return;
+        if (pending > 0) {
+                int w = evbuffer_write(c->out, c->fd);
+                if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                        conn_close(c); /* the peer has gone */
+                        return;
+                }
+                /* Output that moves resets the deadline; output that does
+                 * not keeps the one already running. */
+                if (w > 0 || !event_pending(c->ev_stall, EV_TIMEOUT, NULL))
+                        event_add(c->ev_stall, &c->srv->timeout);
         }
         pending = evbuffer_get_length(c->out);
         if (pending == 0) {
                 event_del(c->ev_write);
+                event_del(c->ev_stall);
                 if (c->closing)
                         conn_close(c);
                 return;
@@ -299,6 +319,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg) {
         c->reading = true;
         process_input(c);
         c->reading = false;
+        /* A frame begun and not yet whole must be within the deadline,
+         * however slowly its bytes come (one a minute is still too slow). */
+        if (!c->dead) {
+                if (evbuffer_get_length(c->in) == 0 || c->paused)
+                        event_del(c->ev_frame);
+                else if (!event_pending(c->ev_frame, EV_TIMEOUT, NULL))
+                        event_add(c->ev_frame, &c->srv->timeout);
+        }
         if (!c->dead && n == 0) {
                 if (evbuffer_get_length(c->in) > 0)
                         log_notice("client pid %d uid %u: connection ended inside a frame (%zu bytes unread)",
@@ -329,6 +357,35 @@ static void on_writable(evutil_socket_t fd, short what, void *arg) {
         conn_unref(c);
 }
 
+static void cut_off(conn *c, const char *why) {
+        log_notice("client pid %d uid %u: %s for %ld.%03ld s; closing the connection", c->pid, c->uid, why,
+                   (long)c->srv->timeout.tv_sec, (long)c->srv->timeout.tv_usec / 1000);
+        conn_close(c);
+}
+
+static void on_frame_deadline(evutil_socket_t fd, short what, void *arg) {
+        (void)fd;
+        (void)what;
+        cut_off(arg, "a request frame left unfinished");
+}
+
+static void on_stall_deadline(evutil_socket_t fd, short what, void *arg) {
+        (void)fd;
+        (void)what;
+        cut_off(arg, "answers left unread");
+}
+
+int conn_inflight(conn *c, int delta) {
+        if (delta > 0 && c->inflight >= CONN_INFLIGHT_MAX)
+                return -EBUSY;
+        c->inflight = (unsigned)((int)c->inflight + delta);
+        return 0;
+}
+
+void server_set_timeout(server *srv, unsigned ms) {
+        srv->timeout = (struct timeval){ ms / 1000, (ms % 1000) * 1000 };
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
         server *srv = arg;
         struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
@@ -347,6 +404,17 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                 log_warning("refusing a connection whose credentials cannot be read: %m");
                 close(fd);
                 return;
+        }
+        if (cred.uid != 0) {
+                unsigned same = 0;
+                for (conn *o = srv->conns; o; o = o->next)
+                        same += o->uid == cred.uid;
+                if (same >= CONNECTIONS_PER_UID_MAX) {
+                        log_warning("refusing a connection from uid %u: it holds %u connections already",
+                                    (unsigned)cred.uid, same);
+                        close(fd);
+                        return;
+                }
         }
         server_add_conn(srv, fd, &cred);
 }
@@ -370,7 +438,10 @@ void server_add_conn(server *srv, int fd, const struct ucred *cred) {
         c->out = evbuffer_new();
         c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c);
         c->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
-        if (!c->in || !c->out || !c->ev_read || !c->ev_write || event_add(c->ev_read, NULL) < 0) {
+        c->ev_frame = evtimer_new(srv->base, on_frame_deadline, c);
+        c->ev_stall = evtimer_new(srv->base, on_stall_deadline, c);
+        if (!c->in || !c->out || !c->ev_read || !c->ev_write || !c->ev_frame || !c->ev_stall ||
+            event_add(c->ev_read, NULL) < 0) {
                 if (c->in)
                         evbuffer_free(c->in);
                 if (c->out)
@@ -379,6 +450,10 @@ void server_add_conn(server *srv, int fd, const struct ucred *cred) {
                         event_free(c->ev_read);
                 if (c->ev_write)
                         event_free(c->ev_write);
+                if (c->ev_frame)
+                        event_free(c->ev_frame);
+                if (c->ev_stall)
+                        event_free(c->ev_stall);
                 close(fd);
                 free(c);
                 return;
@@ -397,6 +472,7 @@ int server_new(struct event_base *base, manager *m, int listen_fd, server **ret)
                 return -ENOMEM;
         srv->base = base;
         srv->m = m;
+        srv->timeout = (struct timeval){ 30, 0 };
         srv->listener = evconnlistener_new(base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
                                            listen_fd);
         if (!srv->listener) {

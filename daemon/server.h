@@ -17,6 +17,12 @@ typedef struct conn conn;
 struct ucred;
 
 int server_new(struct event_base *base, manager *m, int listen_fd, server **ret);
+/* How long a client may take to finish a request frame it began, or leave
+ * answers unread without reading any, before it is cut off (default 30 s). */
+void server_set_timeout(server *srv, unsigned ms);
+/* Counts a request of C that waits (DELTA 1) or ended (-1); -EBUSY when C
+ * has too many waiting already. */
+int conn_inflight(conn *c, int delta);
 /* Serves connected socket FD (taken) for a peer with CRED, as if accepted. */
 void server_add_conn(server *srv, int fd, const struct ucred *cred);
 server *server_free(server *srv);

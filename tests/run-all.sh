@@ -40,6 +40,15 @@ count() {
 # Native: what this host's own cgroup v2 hierarchy can show.
 LMCT_BUILD=$top/build LMCT_LOGS=$logs/native bash tests/native/t-host.sh > "$logs/native.txt" 2>&1
 count "$logs/native.txt" "native checks on this host"
+# Load, abusive clients and valgrind: structure-only requests, natively.
+LMCT_BUILD=$top/build LMCT_LOGS=$logs/native bash tests/native/t-load.sh > "$logs/load.txt" 2>&1
+count "$logs/load.txt" "load and leak checks on this host"
+grep -E '^    (load|slow-loris|non-reader|lmctld|under valgrind):' "$logs/load.txt"
+
+# A short fuzz run of each libFuzzer harness (tests/fuzz/run.sh 600 is the long one).
+tests/fuzz/run.sh "${LMCT_FUZZ_SECONDS:-20}" > "$logs/fuzz.txt" 2>&1
+count "$logs/fuzz.txt" "short fuzz runs"
+grep '^PASS: fuzz' "$logs/fuzz.txt"
 
 # The integration suite on real cgroup v2, in the VM (or natively where
 # LMCT_NATIVE=1 says this host's hierarchy has the controllers).

@@ -399,6 +399,162 @@ static void test_run_without_fds(void) {
         still_fine("run requests without descriptors or command");
 }
 
+
+/* The hostile-input table: one request per row, sent through liblmct
+ * (with stdin, stdout and stderr attached for run and exec), the code and
+ * the words of the error it must get, then proof that the daemon still
+ * serves others and the tree is unchanged. */
+static char big[1000001];
+
+static void test_hostile_table(void) {
+        static char *two[] = { "true", "x" }, *bad_utf8[] = { "tr\xff" "ue" }, *noeq[] = { "NOEQUALS" };
+        static int32_t neg[] = { -5 }, huge_pid[] = { INT32_MAX }, many[2000];
+        /* The verbs are a oneof (a union): each row points the request at
+         * the one it fills. */
+        static Lmct__V1__CreateRequest cr;
+        static Lmct__V1__UpdateRequest ur;
+        static Lmct__V1__DestroyRequest dr;
+        static Lmct__V1__ShowRequest sr;
+        static Lmct__V1__ListRequest lr;
+        static Lmct__V1__EnterRequest er;
+        static Lmct__V1__KillRequest kr;
+        static Lmct__V1__DetectRequest dt;
+        static Lmct__V1__SignalRequest sg;
+        static Lmct__V1__RunRequest rr;
+        static Lmct__V1__ExecRequest ex;
+        static Lmct__V1__Limits l;
+        struct row {
+                const char *what;
+                void (*set)(Lmct__V1__Request *);
+                int fds;
+                int code;
+                const char *words;
+        } rows[] = {
+#define ROW(what, fds, code, words, body) { what, ({ void f(Lmct__V1__Request *q) { body; } f; }), fds, code, words }
+#define CREATE(n) q->verb_case = LMCT__V1__REQUEST__VERB_CREATE; q->create = &cr; cr.limits = &l; cr.name = (n)
+#define RUN(n) q->verb_case = LMCT__V1__REQUEST__VERB_RUN; q->run = &rr; rr.name = (n); rr.args = two; rr.n_args = 1
+                ROW("create name \"..\"", 0, 3, "invalid name", CREATE("..")),
+                ROW("create name \"a/../b\"", 0, 3, "invalid name", CREATE("a/../b")),
+                ROW("create name \"../../etc\"", 0, 3, "invalid name", CREATE("../../etc")),
+                ROW("create name \".\"", 0, 3, "invalid name", CREATE(".")),
+                ROW("create name \"_self\" (the leaf)", 0, 3, "invalid name", CREATE("_self")),
+                ROW("create name \"-x\"", 0, 3, "invalid name", CREATE("-x")),
+                ROW("create name with a newline", 0, 3, "invalid name", CREATE("a\nb")),
+                ROW("create name of 1,000,000 bytes", 0, 3, "invalid name", CREATE(big)),
+                ROW("create name 40 levels deep", 0, 3, "invalid name",
+                    CREATE("a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a")),
+                ROW("create name not UTF-8", 0, 3, "UTF-8", CREATE("caf\xe9")),
+                ROW("create cpu 2^64-2", 0, 3, "too large",
+                    CREATE("wire"); q->create->limits->has_cpu_millis = 1; q->create->limits->cpu_millis = UINT64_MAX - 1),
+                ROW("create cpu period 2^63", 0, 3, "cpu-period",
+                    CREATE("wire"); q->create->limits->has_cpu_period_us = 1; q->create->limits->cpu_period_us = 1ull << 63),
+                ROW("create pids 2^63", 0, 3, "too large",
+                    CREATE("wire"); q->create->limits->has_pids_max = 1; q->create->limits->pids_max = 1ull << 63),
+                ROW("create cpuset \"0-3,,\"", 0, 3, "cpuset", CREATE("wire"); q->create->limits->cpuset_cpus = "0-3,,"),
+                ROW("create owner uid 2^32-1", 0, 3, "not a user",
+                    CREATE("wire"); q->create->has_owner_uid = 1; q->create->owner_uid = UINT32_MAX),
+                ROW("create owner gid without uid", 0, 3, "without a uid",
+                    CREATE("wire"); q->create->has_owner_gid = 1; q->create->owner_gid = 5),
+                ROW("update of a container that does not exist", 0, 5, "does not exist",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_UPDATE; q->update = &ur; q->update->name = "nothere"),
+                ROW("destroy name \"/\" (the root)", 0, 3, "invalid name",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_DESTROY; q->destroy = &dr; q->destroy->name = "/"),
+                ROW("show name \"/../x\"", 0, 3, "invalid name",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_SHOW; q->show = &sr; q->show->name = "/../x"),
+                ROW("list name \"a//b/\"", 0, 3, "invalid name",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_LIST; q->list = &lr; q->list->name = "a//b/"),
+                ROW("enter pid -5", 0, 3, "not a process id",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_ENTER; q->enter = &er; q->enter->name = "keep"; q->enter->pids = neg; q->enter->n_pids = 1),
+                ROW("enter pid 2^31-1", 0, 5, "does not exist",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_ENTER; q->enter = &er; q->enter->name = "keep"; q->enter->pids = huge_pid; q->enter->n_pids = 1),
+                ROW("enter 2000 pids", 0, 3, "at most",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_ENTER; q->enter = &er; q->enter->name = "keep"; q->enter->pids = many; q->enter->n_pids = 2000),
+                ROW("kill signal -1", 0, 3, "signal",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_KILL; q->kill = &kr; q->kill->name = "keep"; q->kill->has_signal = 1; q->kill->signal = -1),
+                ROW("kill signal 1000", 0, 3, "signal",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_KILL; q->kill = &kr; q->kill->name = "keep"; q->kill->has_signal = 1; q->kill->signal = 1000),
+                ROW("detect pid -1", 0, 3, "not a process id",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_DETECT; q->detect = &dt; q->detect->has_pid = 1; q->detect->pid = -1),
+                ROW("detect with no pid", 0, 3, "no pid",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_DETECT; q->detect = &dt),
+                ROW("signal run id 2^64-1", 0, 5, "no running command",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_SIGNAL; q->signal = &sg; q->signal->has_run_id = 1; q->signal->run_id = UINT64_MAX;
+                    q->signal->has_signal = 1; q->signal->signal = 15),
+                ROW("run cwd \"..\"", 1, 3, "absolute", RUN("keep"); q->run->cwd = ".."),
+                ROW("run rootfs \"relative\"", 1, 3, "absolute", RUN("keep"); q->run->rootfs = "relative"),
+                ROW("run bundle \"/nonexistent/..\"", 1, 3, "bundle", RUN("keep"); q->run->n_args = 0; q->run->bundle = "/nonexistent/.."),
+                ROW("run hostname of 1,000,000 bytes", 1, 3, "hostname", RUN("keep"); q->run->hostname = big),
+                ROW("run env without '='", 1, 3, "env", RUN("keep"); q->run->env = noeq; q->run->n_env = 1),
+                ROW("run arg not UTF-8", 1, 3, "UTF-8", RUN("keep"); q->run->args = bad_utf8),
+                ROW("run with no command", 1, 3, "no command", RUN("keep"); q->run->n_args = 0),
+                ROW("run --rm on an existing container", 1, 6, "exists", RUN("keep"); q->run->has_remove = q->run->remove = 1),
+                ROW("exec name \"..\"", 1, 3, "invalid name",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_EXEC; q->exec = &ex; q->exec->name = ".."; q->exec->args = two; q->exec->n_args = 1),
+                ROW("exec where nothing runs", 1, 9, "no running command",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_EXEC; q->exec = &ex; q->exec->name = "keep"; q->exec->args = two; q->exec->n_args = 1),
+#undef RUN
+#undef CREATE
+#undef ROW
+        };
+        lmct_client *c = NULL;
+
+        memset(big, 'a', sizeof big - 1);
+        for (size_t i = 0; i < sizeof many / sizeof *many; i++)
+                many[i] = 1000000 + (int32_t)i;
+        if (lmct_connect(sock_path, &c) < 0 || lmct_create(c, "keep", NULL, false) < 0) {
+                result(0, "hostile table: set up", "cannot connect or create keep");
+                return;
+        }
+        before[0] = '\0';
+        snapshot_dirs(root, before, sizeof before);
+        for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+                Lmct__V1__Request q = LMCT__V1__REQUEST__INIT;
+                lmct_response *resp = NULL;
+                const char *msg;
+                char w[512];
+                int r, code;
+
+                lmct__v1__create_request__init(&cr);
+                lmct__v1__update_request__init(&ur);
+                lmct__v1__destroy_request__init(&dr);
+                lmct__v1__show_request__init(&sr);
+                lmct__v1__list_request__init(&lr);
+                lmct__v1__enter_request__init(&er);
+                lmct__v1__kill_request__init(&kr);
+                lmct__v1__detect_request__init(&dt);
+                lmct__v1__signal_request__init(&sg);
+                lmct__v1__run_request__init(&rr);
+                lmct__v1__exec_request__init(&ex);
+                lmct__v1__limits__init(&l);
+                rows[i].set(&q);
+                q.has_id = 1;
+                q.id = 1000 + i;
+                if (rows[i].fds) {
+                        int fds[3] = { 0, 1, 2 };
+                        r = lmct_send_fds(c, &q, fds, 3);
+                        if (r == 0)
+                                r = lmct_recv(c, &resp);
+                        code = r == 0 && resp->status ? (int)resp->status->code : -1;
+                        msg = r == 0 && resp->status && resp->status->message ? resp->status->message : "";
+                } else {
+                        r = lmct_call(c, &q, &resp);
+                        code = r == 0 ? 0 : (int)lmct_client_code(c);
+                        msg = lmct_client_message(c);
+                }
+                snprintf(w, sizeof w, "hostile input %zu, %s: %s: \"%.160s\"", i + 1, rows[i].what,
+                         lmct_code_name((Lmct__V1__Code)code), msg);
+                result(code == rows[i].code && strstr(msg, rows[i].words), w, "expected %s with \"%s\"",
+                       lmct_code_name((Lmct__V1__Code)rows[i].code), rows[i].words);
+                lmct_response_free(resp);
+                snprintf(w, sizeof w, "hostile input %zu", i + 1);
+                still_fine(w);
+        }
+        lmct_destroy(c, "keep", false, false);
+        before[0] = '\0';
+        snapshot_dirs(root, before, sizeof before);
+        lmct_client_free(c);
+}
+
 int main(int argc, char **argv) {
         uint8_t buf[64];
 
@@ -413,6 +569,7 @@ int main(int argc, char **argv) {
         snapshot_dirs(root, before, sizeof before);
 
         test_unknown();
+        test_hostile_table();
         test_limits_on_wire();
         test_run_without_fds();
         {
