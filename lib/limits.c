@@ -177,7 +177,10 @@ char *lmct_format_size(uint64_t v, char *buf, size_t len) {
                 if (v % m == 0)
                         snprintf(buf, len, "%llu%c", (unsigned long long)(v / m), units[u]);
                 else
-                        snprintf(buf, len, "%.1f%c", (double)v / (double)m, units[u]);
+                        /* Rounded down, in integers: a value near 2^64 must
+                         * not print as one that no longer parses. */
+                        snprintf(buf, len, "%llu.%llu%c", (unsigned long long)(v / m),
+                                 (unsigned long long)((v % m) * 10 / m), units[u]);
                 return buf;
         }
         snprintf(buf, len, "%llu", (unsigned long long)v);

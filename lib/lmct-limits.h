@@ -32,7 +32,8 @@ int lmct_parse_uint(const char *s, uint64_t min, uint64_t max, int allow_max, ui
 int lmct_parse_cpuset(const char *s);
 
 /* "512M", "4G", "1.5G", "100" (bytes), "max". Exact when the value is a
- * whole number of the unit, otherwise one decimal. Returns BUF. */
+ * whole number of the unit, otherwise one decimal, rounded down (so that
+ * what is printed always parses back). Returns BUF. */
 char *lmct_format_size(uint64_t v, char *buf, size_t len);
 
 /* "6", "0.5", "0.125", "max". Returns BUF. */

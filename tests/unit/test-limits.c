@@ -76,6 +76,10 @@ static void test_format(void) {
         CHECK_STR(lmct_format_size(3ull << 29, b, sizeof b), "1.5G");
         CHECK_STR(lmct_format_size(100, b, sizeof b), "100");
         CHECK_STR(lmct_format_size(1024, b, sizeof b), "1K");
+        /* Rounded down, so that it parses back (found by fuzz-limits). */
+        CHECK_STR(lmct_format_size(UINT64_MAX - 7, b, sizeof b), "16777215.9T");
+        CHECK(size(b) <= UINT64_MAX - 7);
+        CHECK_STR(lmct_format_size((1ull << 40) - 1, b, sizeof b), "1023.9G");
         CHECK_STR(lmct_format_size(LMCT_MAX, b, sizeof b), "max");
         CHECK_STR(lmct_format_cpu(6000, b, sizeof b), "6");
         CHECK_STR(lmct_format_cpu(500, b, sizeof b), "0.5");
