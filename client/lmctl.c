@@ -8,7 +8,7 @@
 
 /* The verbs, in the order --help lists them: this table is the help text. */
 static const cmd commands[] = {
-        { "create", "NAME [-p] [LIMITS]", "create a container (-p: and its missing parents)", cmd_create },
+        { "create", "NAME [-p] [--owner UID[:GID]] [LIMITS]", "create a container (-p: and its missing parents)", cmd_create },
         { "update", "NAME LIMITS", "change some limits of a container (max removes one)", cmd_update },
         { "destroy", "NAME [-r] [-f]", "remove a container (-r: with subcontainers, -f: killing processes)", cmd_destroy },
         { "list", "[NAME] [-r]", "list subcontainers (-r: the whole subtree)", cmd_list },
@@ -19,6 +19,8 @@ static const cmd commands[] = {
         { "resume", "NAME", "thaw a paused container", cmd_resume },
         { "kill", "NAME [-s SIG]", "signal every process in a container and below (default KILL)", cmd_kill },
         { "detect", "PID", "tell which container a process is in", cmd_detect },
+        { "stats", "NAME [-r]", "CPU, memory, pids, io and pressure counters (-r: a table of the subtree)", cmd_stats },
+        { "events", "[NAME] [-r]", "stream events (oom, empty, frozen, created, ...) until interrupted", cmd_events },
         { "run", "NAME [--rm] [-d] [--isolate LIST] [--hostname H] [--rootfs DIR | --bundle DIR] [-e K=V]... [--cwd DIR] [--user UID[:GID]] [LIMITS] [-- CMD [ARG...]]",
           "run a command in a container (--rm: in a new one, removed after), with the caller's stdio; exits with its status", cmd_run },
         { "exec", "NAME [-e K=V]... [--cwd DIR] -- CMD [ARG...]",

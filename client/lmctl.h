@@ -86,3 +86,8 @@ int cmd_detect(ctx *c, int argc, char **argv);
 int cmd_run(ctx *c, int argc, char **argv);
 int cmd_exec(ctx *c, int argc, char **argv);
 int cmd_spec(ctx *c, int argc, char **argv);
+int cmd_stats(ctx *c, int argc, char **argv);
+int cmd_events(ctx *c, int argc, char **argv);
+
+/* Any protobuf-c message as JSON (field names as in the .proto). */
+struct json_object *pb_to_json(const ProtobufCMessage *m);

@@ -7,6 +7,7 @@
 
 #include "lmct-client.h"
 #include "climits.h"
+#include "events.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "runs.h"
@@ -358,8 +359,40 @@ static int h_signal(manager *m, const Lmct__V1__Request *req, call *cl, status *
         return runs_signal(m, cl->c, req->signal->run_id, req->signal->signal, st);
 }
 
+static int h_stats(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        int r;
+
+        NEED(stats);
+        r = manager_stats(m, req->stats->name, req->stats->recursive, &cl->resp->stats, st);
+        if (r < 0)
+                return r;
+        cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_STATS;
+        for (size_t i = 0; i < cl->resp->stats->n_stats; i++)
+                if (make_relative(cl->who, &cl->resp->stats->stats[i]->name) < 0)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        return 0;
+}
+
+static int h_events(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        char name[LMCT_NAME_MAX + 1];
+        int r;
+
+        NEED(events);
+        r = manager_resolve(m, req->events->name, true, name, sizeof name, st);
+        if (r < 0)
+                return r;
+        r = events_subscribe(m->events, cl->c, req->id, name, req->events->recursive, &cl->resp->event, st);
+        if (r < 0)
+                return r;
+        cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;
+        return make_relative(cl->who, &cl->resp->event->name) < 0
+                       ? st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory")
+                       : 0;
+}
+
 void dispatch_conn_closed(conn *c) {
         runs_conn_closed(conn_manager(c), c);
+        events_conn_closed(conn_manager(c)->events, c);
 }
 
 /* LEVEL: what access to the named container the verb needs (access.h);
@@ -386,6 +419,8 @@ static const struct verb {
         V(RUN, "run", h_run, ACCESS_USE, false),
         V(EXEC, "exec", h_exec, ACCESS_USE, false),
         V(SIGNAL, "signal", h_signal, ACCESS_NONE, false), /* only this connection's commands */
+        V(STATS, "stats", h_stats, ACCESS_READ, true),
+        V(EVENTS, "events", h_events, ACCESS_READ, true),
 #undef V
 };
 

@@ -28,6 +28,7 @@ void log_open(void) {
 bool log_to_journal(void) { return journal; }
 
 void log_set_context(const log_context *ctx) { context = ctx; }
+const log_context *log_get_context(void) { return context; }
 
 static void to_journal(int prio, const char *msg) {
         char f[6][2100];

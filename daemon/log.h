@@ -26,6 +26,8 @@ void log_open(void);
 bool log_to_journal(void);
 /* Sets (or with NULL clears) the request context. */
 void log_set_context(const log_context *ctx);
+/* The request being served, or NULL. */
+const log_context *log_get_context(void);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -15,8 +15,10 @@
 
 #include "lmct-client.h"
 #include "lmct-name.h"
+#include "events.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "runs.h"
 #include "scope.h"
 #include "spawn.h"
@@ -40,6 +42,8 @@ static void usage(FILE *f) {
                 "  -t, --client-timeout S  cut off a client that takes longer than S seconds to\n"
                 "                          finish a request it began or to read its answers (30)\n"
                 "  -l, --log-dir DIR       output of detached commands when no journal runs\n"
+                "      --metrics-listen A:P  serve /metrics (Prometheus text) on address A, port P\n"
+                "                          (off by default; use a loopback address)\n"
                 "                          (default /var/log/lmct)\n"
                 "  -v, --verbose           log debug messages too\n"
                 "  -q, --quiet             log warnings and errors only\n"
@@ -182,6 +186,7 @@ int main(int argc, char **argv) {
                 { "log-dir", required_argument, NULL, 'l' },
                 { "scope", required_argument, NULL, 'S' },
                 { "client-timeout", required_argument, NULL, 't' },
+                { "metrics-listen", required_argument, NULL, 'M' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -191,6 +196,8 @@ int main(int argc, char **argv) {
         const char *socket_path = NULL, *root = NULL, *log_dir = "/var/log/lmct", *scope = NULL;
         _cleanup_free_ char *scope_path = NULL;
         _cleanup_close_ int keeper_fd = -1;
+        const char *metrics_listen = NULL;
+        metrics *mt = NULL;
         service sv = { 0 };
         bool activated = false;
         unsigned max_depth = LMCT_NAME_DEPTH_MAX, timeout_ms = 30000;
@@ -216,6 +223,7 @@ int main(int argc, char **argv) {
                 }
                 case 'l': log_dir = optarg; break;
                 case 'S': scope = optarg; break;
+                case 'M': metrics_listen = optarg; break;
                 case 't': {
                         char *end;
                         double v = strtod(optarg, &end);
@@ -266,7 +274,7 @@ int main(int argc, char **argv) {
         if (keeper_fd >= 0 && watch_events(m->watcher, keeper_fd, -1, keeper_changed, &keeper_fd, NULL, NULL) < 0)
                 goto out;
         m->log_dir = strdup(log_dir);
-        if (!m->log_dir)
+        if (!m->log_dir || events_new(m, &m->events) < 0)
                 goto out;
         fd = passed_socket();
         if (fd == -ENOENT)
@@ -282,6 +290,8 @@ int main(int argc, char **argv) {
                 goto out;
         }
         server_set_timeout(srv, timeout_ms);
+        if (metrics_listen && metrics_start(base, m, metrics_listen, &mt) < 0)
+                goto out;
         sigterm = evsignal_new(base, SIGTERM, on_signal, base);
         sigint = evsignal_new(base, SIGINT, on_signal, base);
         if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
@@ -301,6 +311,7 @@ int main(int argc, char **argv) {
                 (void)unlink(socket_path);
         r = 0;
 out:
+        metrics_free(mt);
         if (sv.timer)
                 event_free(sv.timer);
         if (sigterm)
@@ -310,6 +321,8 @@ out:
         if (m)
                 runs_free_all(m);
         server_free(srv);
+        if (m)
+                m->events = events_free(m->events);
         manager_free(m);
         if (base)
                 event_base_free(base);

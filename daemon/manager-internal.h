@@ -64,3 +64,8 @@ void node_wait_release(node_wait *nw);
 
 /* Reads the directories below FD into N's children (recursively). */
 int adopt(manager *m, node *n, int fd);
+
+/* The usage figures of the cgroup FD (show, stats). */
+int read_usage(int fd, Lmct__V1__Usage *u);
+/* OWN tightened by every ancestor of N up to the root (show, stats). */
+int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret);

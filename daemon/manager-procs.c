@@ -261,6 +261,16 @@ int manager_exists(manager *m, const char *name, status *st) {
         return tree_lookup(m->root, norm, NULL, NULL) != NULL;
 }
 
+int manager_resolve(manager *m, const char *name, bool allow_root, char *out, size_t len, status *st) {
+        node *n;
+        int r = find_node(m, name, allow_root, st, &n);
+
+        if (r < 0)
+                return r;
+        tree_path(n, out, len);
+        return 0;
+}
+
 void manager_set_last_run(manager *m, const char *name, const run_status *rs) {
         node *n = tree_lookup(m->root, name, NULL, NULL);
 

@@ -120,7 +120,7 @@ static int count_pid(pid_t pid, void *userdata) {
         return 0;
 }
 
-static int read_usage(int fd, Lmct__V1__Usage *u) {
+int read_usage(int fd, Lmct__V1__Usage *u) {
         char buf[4096];
         uint64_t v;
 
@@ -155,7 +155,7 @@ static int read_usage(int fd, Lmct__V1__Usage *u) {
         return cg_for_each_pid_below(fd, count_pid, &u->processes);
 }
 
-static int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret) {
+int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret) {
         Lmct__V1__Limits *eff = climits_new();
         char buf[256];
 

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 
 #include "climits.h"
+#include "events.h"
 #include "journal.h"
 #include "lmct-name.h"
 #include "log.h"
@@ -19,6 +20,14 @@ static int mkdir_error(status *st, int r, const char *name) {
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r,
                                "cannot create %s: the cgroup limit on descendants or depth is reached", name);
         return st_fail(st, st_code_from_errno(r), r, "cannot create %s: %s", name, strerror(-r));
+}
+
+/* Tells subscribers lmctld changed container NAME, for the request being
+ * served (if any). */
+static void changed(manager *m, const char *kind, const char *name) {
+        const log_context *ctx = log_get_context();
+
+        events_changed(m->events, kind, name, ctx ? ctx->uid : (uid_t)-1, ctx ? ctx->pid : 0);
 }
 
 /* The bounds on the tree below each ancestor of a create that adds NEW
@@ -198,6 +207,12 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                 log_info("created %s, owned by uid %u gid %u", norm, owner->uid, owner->gid);
         else
                 log_info("created %s", norm);
+        for (p = first_new; *p; p++)
+                if (*p == '/') {
+                        snprintf(buf, sizeof buf, "%.*s", (int)(p - norm), norm);
+                        changed(m, "created", buf);
+                }
+        changed(m, "created", norm);
         return 0;
 
 rollback_index: {
@@ -254,6 +269,7 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, stat
                 return r;
         set_bounds(n, l);
         log_info("updated %s", buf);
+        changed(m, "updated", buf);
         return 0;
 }
 
@@ -296,6 +312,7 @@ static int remove_node(manager *m, node *n, status *st) {
         }
         tree_remove(n);
         log_info("destroyed %s", path);
+        changed(m, "destroyed", path);
         return 0;
 }
 
@@ -343,6 +360,7 @@ int manager_destroy(manager *m, const char *name, bool recursive, bool force, st
                 if (unlinkat(pfd, n->name, AT_REMOVEDIR) == 0) {
                         tree_remove(n);
                         log_info("destroyed %s", buf);
+                        changed(m, "destroyed", buf);
                         return 0;
                 }
         }

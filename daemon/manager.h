@@ -33,6 +33,7 @@ typedef struct manager {
         char *log_dir;         /* detached output when no journal runs */
         const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */
         const char *owner_xattr;  /* where a container's owner is kept, NULL if nowhere */
+        struct events *events;    /* subscribers to the event stream (events.h) */
 } manager;
 
 /* Called when a pending operation ends: R is 0 or a negative errno, ST the
@@ -74,10 +75,13 @@ int manager_pause(manager *m, const char *name, status *st, op_done_fn done, voi
 int manager_resume(manager *m, const char *name, status *st);
 int manager_kill(manager *m, const char *name, int sig, status *st);
 int manager_detect(manager *m, pid_t pid, char **ret_name, status *st);
+int manager_stats(manager *m, const char *name, bool recursive, Lmct__V1__StatsResult **ret, status *st);
 
 /* Opens the leaf of container NAME (creating it) for starting processes. */
 int manager_leaf_fd(manager *m, const char *name, status *st);
 /* Whether NAME exists (after validation; INVALID_ARGUMENT otherwise). */
 int manager_exists(manager *m, const char *name, status *st);
+/* The full name of existing container NAME ("" for the root) into OUT. */
+int manager_resolve(manager *m, const char *name, bool allow_root, char *out, size_t len, status *st);
 /* Records how the last command in NAME went. */
 void manager_set_last_run(manager *m, const char *name, const run_status *rs);

@@ -68,6 +68,10 @@ void conn_unref(conn *c) {
                 free(c);
 }
 
+size_t conn_output_pending(const conn *c) {
+        return c->dead ? 0 : evbuffer_get_length(c->out);
+}
+
 const caller *conn_caller(const conn *c) {
         return &c->who;
 }

@@ -40,5 +40,7 @@ manager *conn_manager(const conn *c);
 
 /* The peer's credentials, taken from the kernel at accept. */
 void conn_peer(const conn *c, pid_t *pid, uid_t *uid);
+/* Bytes of answers waiting to be sent to C. */
+size_t conn_output_pending(const conn *c);
 /* Who the peer is and where it lives, as of accept. */
 const caller *conn_caller(const conn *c);

@@ -427,3 +427,24 @@ int lmct_detect(lmct_client *c, int32_t pid, char **ret_name) {
         *ret_name = name;
         return 0;
 }
+
+int lmct_stats(lmct_client *c, const char *name, bool recursive, lmct_response **ret) {
+        REQUEST(req, STATS, stats, Lmct__V1__StatsRequest, LMCT__V1__STATS_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.has_recursive = recursive;
+        req_v.recursive = recursive;
+        return lmct_call(c, &req, ret);
+}
+
+int lmct_events(lmct_client *c, const char *name, bool recursive) {
+        lmct_response *resp = NULL;
+        int r;
+
+        REQUEST(req, EVENTS, events, Lmct__V1__EventsRequest, LMCT__V1__EVENTS_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.has_recursive = recursive;
+        req_v.recursive = recursive;
+        r = lmct_call(c, &req, &resp);
+        lmct_response_free(resp);
+        return r;
+}

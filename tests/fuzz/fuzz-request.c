@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "events.h"
 #include "log.h"
 #include "manager.h"
 #include "runs.h"
@@ -68,6 +69,8 @@ static void start(void) {
                 abort();
         }
         m->log_dir = strdup(root);
+        if (events_new(m, &m->events) < 0)
+                abort();
         /* The listener (an autobound abstract address) is never connected
          * to: connections are added directly. */
         lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -80,6 +83,7 @@ static void start(void) {
 static void stop(void) {
         runs_free_all(m);
         srv = server_free(srv);
+        m->events = events_free(m->events);
         m = manager_free(m);
 }
 

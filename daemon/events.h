@@ -1,0 +1,44 @@
+/* The event stream (EventsRequest): subscribers, and the kernel's own
+ * notifications that feed them.
+ *
+ * While anyone subscribes, lmctld watches (inotify, in the libevent loop)
+ * each container's cgroup.events (populated, frozen), memory.events (high,
+ * max, oom, oom_kill) and pids.events (max). A change is read, compared
+ * with what was seen last, and sent as events to the subscribers whose
+ * subtree holds the container. memory.events counts a subtree; each
+ * container reports its own part (its counters less its subcontainers'),
+ * so an OOM kill is reported once, on the container whose processes it
+ * killed. lmctld's own changes (created, updated, destroyed) carry who
+ * asked for them.
+ *
+ * A subscriber that does not read never slows anyone: once 256 KiB of its
+ * events wait unsent, further events are dropped and counted, and a
+ * "dropped" event with the count goes out when it has room again. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "manager.h"
+#include "server.h"
+
+typedef struct events events;
+
+int events_new(manager *m, events **ret);
+events *events_free(events *e);
+
+/* Starts a subscription of connection C (request ID) to NAME (a full name,
+ * valid and existing) and, with RECURSIVE, everything below it. Fills
+ * *RET with the "subscribed" event that answers the request. */
+int events_subscribe(events *e, conn *c, uint64_t id, const char *name, bool recursive, Lmct__V1__Event **ret,
+                     status *st);
+/* C has gone: its subscriptions end. */
+void events_conn_closed(events *e, conn *c);
+
+/* lmctld changed container NAME (KIND: created, updated, destroyed) for
+ * the caller UID/PID. */
+void events_changed(events *e, const char *kind, const char *name, uid_t uid, pid_t pid);
+
+/* How many subscriptions are open (for STATUS= and metrics). */
+unsigned events_subscribers(const events *e);
