@@ -162,16 +162,16 @@ int cmd_events(ctx *c, int argc, char **argv) {
                 name = argv[optind];
         if ((r = connect_daemon(c)))
                 return r;
-        r = lmct_events(c->client, name, recursive);
+        lmct_response *resp = NULL;
+        r = lmct_events(c->client, name, recursive, &resp);
         if (r < 0)
                 return call_failed(c, name, r);
-        /* Until lmctld or the user ends it; one line per event, flushed. */
+        /* Until lmctld or the user ends it; one line per event, flushed. The
+         * first is the "subscribed" answer. */
         for (;;) {
-                lmct_response *resp = NULL;
                 const Lmct__V1__Event *ev;
 
-                r = lmct_recv(c->client, &resp);
-                if (r < 0) {
+                if (!resp && lmct_recv(c->client, &resp) < 0) {
                         fprintf(stderr, "lmctl: events: %s\n", lmct_client_message(c->client));
                         return EXIT_UNREACHABLE;
                 }
@@ -198,6 +198,6 @@ int cmd_events(ctx *c, int argc, char **argv) {
                         printf("\n");
                 }
                 fflush(stdout);
-                lmct_response_free(resp);
+                resp = lmct_response_free(resp);
         }
 }

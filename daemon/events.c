@@ -17,6 +17,7 @@
 #include "lmct-name.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "runs.h"
 #include "util.h"
 
 #define QUEUE_MAX (256u << 10)
@@ -34,6 +35,7 @@ typedef struct watched {
         int file;                /* F_* */
         uint64_t last[N_MEM];    /* memory: own counters; pids: max */
         bool populated, frozen;
+        bool empty_held;         /* "empty" waits for the command's exit status */
 } watched;
 
 typedef struct subscriber {
@@ -209,6 +211,13 @@ static void refresh(events *e, watched *w, bool report) {
                         populated = v;
                 if (cg_parse_key(buf, "frozen", &v) >= 0)
                         frozen = v;
+                /* The command lmctld ran may leave the cgroup a moment before
+                 * it is reaped: its exit status is awaited (events_run_ended). */
+                if (report && !populated && w->populated && runs_waiting_in(e->m, w->name)) {
+                        w->empty_held = true;
+                        report = false;
+                        w->populated = false;
+                }
                 if (report && populated != w->populated) {
                         Lmct__V1__Event *ev = ev_make(populated ? "populated" : "empty", w->name);
                         if (ev && !populated && n->last_run) {
@@ -449,6 +458,19 @@ void events_changed(events *e, const char *kind, const char *name, uid_t uid, pi
                 ev->pid = pid;
         }
         publish(e, ev);
+}
+
+void events_run_ended(events *e, const char *name) {
+        if (!e || e->n_subs == 0)
+                return;
+        for (size_t i = 0; i < e->n_wd; i++) {
+                watched *w = e->by_wd[i];
+                if (w && w->file == F_EVENTS && w->empty_held && strcmp(w->name, name) == 0) {
+                        w->empty_held = false;
+                        w->populated = true; /* report the change now */
+                        refresh(e, w, true);
+                }
+        }
 }
 
 unsigned events_subscribers(const events *e) {

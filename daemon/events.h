@@ -40,5 +40,9 @@ void events_conn_closed(events *e, conn *c);
  * the caller UID/PID. */
 void events_changed(events *e, const char *kind, const char *name, uid_t uid, pid_t pid);
 
+/* The command lmctld started in NAME was reaped: an "empty" event held
+ * back for its exit status goes out now. */
+void events_run_ended(events *e, const char *name);
+
 /* How many subscriptions are open (for STATUS= and metrics). */
 unsigned events_subscribers(const events *e);

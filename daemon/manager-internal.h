@@ -52,6 +52,8 @@ struct node_wait {
         node_wait_check check;
         op_done_fn done;
         void *userdata;
+        uid_t uid;        /* who asked (the request being served at the start) */
+        pid_t pid;
 };
 
 /* Takes FD. Holds N (marking it destroying if asked), checks once, and

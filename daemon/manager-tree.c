@@ -328,7 +328,19 @@ static int destroy_check(node_wait *nw, bool timed_out, status *st) {
                                nw->m->destroy_timeout_ms / 1000);
         }
         node_wait_release(nw);
-        return remove_node(nw->m, n, st);
+        {
+                /* Logged and reported for the request that asked, which
+                 * is no longer being served. */
+                log_context ctx = { .verb = "destroy", .container = tree_path(n, buf, sizeof buf), .pid = nw->pid,
+                                    .uid = nw->uid };
+                const log_context *saved = log_get_context();
+                int r;
+                if (nw->uid != (uid_t)-1)
+                        log_set_context(&ctx);
+                r = remove_node(nw->m, n, st);
+                log_set_context(saved);
+                return r;
+        }
 }
 
 int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st, op_done_fn done,

@@ -208,7 +208,11 @@ int node_wait_start(manager *m, node *n, int fd, bool destroying, int timeout_ms
                 close(fd);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
-        *nw = (node_wait){ m, n, fd, destroying, false, check, done, userdata };
+        *nw = (node_wait){ m, n, fd, destroying, false, check, done, userdata, (uid_t)-1, 0 };
+        if (log_get_context()) {
+                nw->uid = log_get_context()->uid;
+                nw->pid = log_get_context()->pid;
+        }
         node_hold(n);
         if (destroying)
                 n->destroying = true;

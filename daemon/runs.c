@@ -14,6 +14,7 @@
 
 #include "climits.h"
 #include "dispatch.h"
+#include "events.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "oci.h"
@@ -141,8 +142,10 @@ static void on_exit_event(evutil_socket_t fd, short what, void *arg) {
         r->ev = NULL;
         close(r->pidfd);
         r->pidfd = -1;
-        if (!r->is_exec)
+        if (!r->is_exec) {
                 manager_set_last_run(r->m, r->name, &r->rs);
+                events_run_ended(r->m->events, r->name);
+        }
         log_info("%s %s: pid %d %s %d", r->is_exec ? "exec" : "run", r->name, r->pid,
                  r->rs.signal ? "killed by signal" : "exited with", r->rs.signal ? r->rs.signal : r->rs.exit_code);
         if (r->remove) {
@@ -575,6 +578,13 @@ void runs_conn_closed(manager *m, conn *c) {
                 else
                         syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
         }
+}
+
+bool runs_waiting_in(manager *m, const char *name) {
+        for (run *r = m->runs; r; r = r->next)
+                if (!r->is_exec && r->pidfd >= 0 && strcmp(r->name, name) == 0)
+                        return true;
+        return false;
 }
 
 void runs_free_all(manager *m) {

@@ -2,6 +2,8 @@
  * the event loop, --rm, detached output, signals by run id. */
 #pragma once
 
+#include <stdbool.h>
+
 #include <stdint.h>
 
 #include "lmct.pb-c.h"
@@ -22,3 +24,5 @@ int runs_signal(manager *m, conn *c, uint64_t run_id, int sig, status *st);
 void runs_conn_closed(manager *m, conn *c);
 /* At shutdown: forget every command; they keep running. */
 void runs_free_all(manager *m);
+/* Whether a command lmctld started in NAME has not been reaped yet. */
+bool runs_waiting_in(manager *m, const char *name);

@@ -436,15 +436,10 @@ int lmct_stats(lmct_client *c, const char *name, bool recursive, lmct_response *
         return lmct_call(c, &req, ret);
 }
 
-int lmct_events(lmct_client *c, const char *name, bool recursive) {
-        lmct_response *resp = NULL;
-        int r;
-
+int lmct_events(lmct_client *c, const char *name, bool recursive, lmct_response **ret) {
         REQUEST(req, EVENTS, events, Lmct__V1__EventsRequest, LMCT__V1__EVENTS_REQUEST__INIT);
         req_v.name = (char *)name;
         req_v.has_recursive = recursive;
         req_v.recursive = recursive;
-        r = lmct_call(c, &req, &resp);
-        lmct_response_free(resp);
-        return r;
+        return lmct_call(c, &req, ret);
 }

@@ -74,7 +74,8 @@ int lmct_kill(lmct_client *c, const char *name, int signal);
 int lmct_detect(lmct_client *c, int32_t pid, char **ret_name);
 /* Statistics of NAME (and with RECURSIVE its subtree): RET's stats. */
 int lmct_stats(lmct_client *c, const char *name, bool recursive, lmct_response **ret);
-/* Subscribes C to the events of NAME (and below, with RECURSIVE); then
- * each lmct_recv returns one event (its event field) until C is closed.
- * Use the connection for nothing else afterwards. */
-int lmct_events(lmct_client *c, const char *name, bool recursive);
+/* Subscribes C to the events of NAME (and below, with RECURSIVE): RET (if
+ * not NULL) gets the answer, a "subscribed" event; then each lmct_recv
+ * returns one event (its event field) until C is closed. Use the
+ * connection for nothing else afterwards. */
+int lmct_events(lmct_client *c, const char *name, bool recursive, lmct_response **ret);

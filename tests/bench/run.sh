@@ -16,3 +16,8 @@ tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-one.sh" "$top/build" /s
         sed -n "/^lmct benchmark/,/^lmctld resident/p"
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-run-one.sh" "$top/build" /sys/fs/cgroup |
         sed -n "/^starting/,/crun/p"
+echo
+echo "== /metrics with 1,000 containers, natively (structure only) and in the test VM (with limits)"
+tests/bench/bench-metrics.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cgroup/unified}"
+tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-metrics.sh" "$top/build" /sys/fs/cgroup --limits |
+        grep '^metrics:'

@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""Times a scrape of lmctld's /metrics against the floor: reading the same
+cgroup files directly, in this process, with the same loop structure.
+
+  bench-metrics.py PORT CGROUP-ROOT [RUNS]
+
+Prints the median of RUNS (default 20) for each, and the ratio. A
+benchmark, not a test: it prints figures."""
+import os
+import statistics
+import sys
+import time
+import urllib.request
+
+port, root = sys.argv[1], sys.argv[2]
+runs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+FILES = ["cpu.stat", "memory.current", "memory.stat", "memory.events", "pids.current", "memory.max", "cpu.max"]
+
+dirs = []
+for top, subdirs, _ in os.walk(root):
+    subdirs[:] = [d for d in subdirs if not d.startswith("_")]
+    if top != root:
+        dirs.append(top)
+
+
+def scrape():
+    with urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port, timeout=60) as r:
+        return len(r.read())
+
+
+def direct():
+    n = 0
+    for d in dirs:
+        for f in FILES:
+            try:
+                with open(os.path.join(d, f), "rb", buffering=0) as fh:
+                    n += len(fh.read(65536))
+            except OSError:
+                pass
+    return n
+
+
+def median_ms(fn):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+size = scrape()
+m_scrape = median_ms(scrape)
+m_direct = median_ms(direct)
+print("metrics: %d containers, %d bytes of /metrics" % (len(dirs), size))
+print("metrics: scrape median %.1f ms (target < 100 ms for 1,000); reading the same files directly %.1f ms; "
+      "ratio %.2fx" % (m_scrape, m_direct, m_scrape / m_direct if m_direct else 0))
