@@ -106,6 +106,12 @@ int main(int argc, char **argv) {
             v_.name = "r"; v_.n_args = 1; v_.args = args);
         REQ(SIGNAL, signal, Lmct__V1__SignalRequest, LMCT__V1__SIGNAL_REQUEST__INIT, "signal",
             v_.has_run_id = 1; v_.run_id = 1; v_.has_signal = 1; v_.signal = 2);
+        REQ(STATS, stats, Lmct__V1__StatsRequest, LMCT__V1__STATS_REQUEST__INIT, "stats",
+            v_.name = "/"; v_.has_recursive = v_.recursive = 1);
+        REQ(EVENTS, events, Lmct__V1__EventsRequest, LMCT__V1__EVENTS_REQUEST__INIT, "events",
+            v_.name = "a"; v_.has_recursive = v_.recursive = 1);
+        REQ(CREATE, create, Lmct__V1__CreateRequest, LMCT__V1__CREATE_REQUEST__INIT, "create-owned",
+            v_.name = "team1"; v_.has_owner_uid = 1; v_.owner_uid = 1000; v_.limits = &l);
 
         static const char *const names[] = { "containerA", "containerA/sub1", "/a/b/c", "a-b_c.d", "_self", "..",
                                              "a//b", "/" };
