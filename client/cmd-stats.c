@@ -91,20 +91,20 @@ static void print_table(const Lmct__V1__StatsResult *res) {
         }
 }
 
-int cmd_stats(ctx *c, int argc, char **argv) {
+/* -r, --json and --help, shared by stats and events. Returns -1 to go on,
+ * or the exit status. */
+static int parse_options(ctx *c, int argc, char **argv, bool *recursive) {
         static const struct option opts[] = {
                 { "recursive", no_argument, NULL, 'r' },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        lmct_response *resp = NULL;
-        bool recursive = false;
-        int o, r;
+        int o;
 
         while ((o = getopt_long(argc, argv, "rjh", opts, NULL)) >= 0) {
                 if (o == 'r')
-                        recursive = true;
+                        *recursive = true;
                 else if (o == 'j')
                         c->json = true;
                 else {
@@ -112,6 +112,16 @@ int cmd_stats(ctx *c, int argc, char **argv) {
                         return o == 'h' ? EXIT_OK : EXIT_USAGE;
                 }
         }
+        return -1;
+}
+
+int cmd_stats(ctx *c, int argc, char **argv) {
+        lmct_response *resp = NULL;
+        bool recursive = false;
+        int r;
+
+        if ((r = parse_options(c, argc, argv, &recursive)) >= 0)
+                return r;
         if (optind + 1 != argc) {
                 cmd_usage(c->verb);
                 return usage_error(c, "give exactly one container name");
@@ -134,26 +144,12 @@ int cmd_stats(ctx *c, int argc, char **argv) {
 }
 
 int cmd_events(ctx *c, int argc, char **argv) {
-        static const struct option opts[] = {
-                { "recursive", no_argument, NULL, 'r' },
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         const char *name = "/";
         bool recursive = false;
-        int o, r;
+        int r;
 
-        while ((o = getopt_long(argc, argv, "rjh", opts, NULL)) >= 0) {
-                if (o == 'r')
-                        recursive = true;
-                else if (o == 'j')
-                        c->json = true;
-                else {
-                        cmd_usage(c->verb);
-                        return o == 'h' ? EXIT_OK : EXIT_USAGE;
-                }
-        }
+        if ((r = parse_options(c, argc, argv, &recursive)) >= 0)
+                return r;
         if (optind + 1 < argc) {
                 cmd_usage(c->verb);
                 return usage_error(c, "give at most one container name");

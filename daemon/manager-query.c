@@ -39,47 +39,25 @@ static void strv_done(strv *s) {
         free(s->v);
 }
 
-/* Appends the full names below N (whose full name is PATH, LEN bytes). */
-static int list_below(const node *n, char *path, size_t len, bool recursive, strv *out) {
+/* Appends the full names below N (whose full name is PATH, LEN bytes).
+ * With VISIBLE, a container it refuses is left out and the search goes on
+ * below it; everything below a visible one is visible. */
+static int list_below(const node *n, char *path, size_t len, bool recursive, node_filter visible, void *ud,
+                      strv *out) {
         for (size_t i = 0; i < n->n_children; i++) {
                 const node *c = n->children[i];
                 size_t cl = strlen(c->name), nl = len ? len + 1 + cl : cl;
-                int r;
+                int r = 0;
 
                 if (len)
                         path[len] = '/';
                 memcpy(path + (len ? len + 1 : 0), c->name, cl + 1);
-                r = strv_push(out, strndup(path, nl));
-                if (r < 0)
-                        return r;
-                if (recursive) {
-                        r = list_below(c, path, nl, true, out);
-                        if (r < 0)
-                                return r;
-                }
-                path[len] = '\0';
-        }
-        return 0;
-}
-
-/* The containers VISIBLE lets through, anywhere below N: the topmost of
- * each visible subtree, and with RECURSIVE everything below those. */
-static int list_visible(const node *n, char *path, size_t len, bool recursive, node_filter visible, void *ud,
-                        strv *out) {
-        for (size_t i = 0; i < n->n_children; i++) {
-                const node *c = n->children[i];
-                size_t cl = strlen(c->name), nl = len ? len + 1 + cl : cl;
-                int r;
-
-                if (len)
-                        path[len] = '/';
-                memcpy(path + (len ? len + 1 : 0), c->name, cl + 1);
-                if (visible(c, ud)) {
+                if (!visible || visible(c, ud)) {
                         r = strv_push(out, strndup(path, nl));
                         if (r >= 0 && recursive)
-                                r = list_below(c, path, nl, true, out);
+                                r = list_below(c, path, nl, true, NULL, NULL, out);
                 } else
-                        r = list_visible(c, path, nl, recursive, visible, ud, out);
+                        r = list_below(c, path, nl, recursive, visible, ud, out);
                 if (r < 0)
                         return r;
                 path[len] = '\0';
@@ -99,10 +77,9 @@ int manager_list(manager *m, const char *name, bool recursive, node_filter visib
         if (r < 0)
                 return r;
         tree_path(n, path, sizeof path);
-        if (visible && !visible(n, ud))
-                r = list_visible(n, path, strlen(path), recursive, visible, ud, &out);
-        else
-                r = list_below(n, path, strlen(path), recursive, &out);
+        if (visible && visible(n, ud))
+                visible = NULL; /* all of it */
+        r = list_below(n, path, strlen(path), recursive, visible, ud, &out);
         if (r < 0 || !(res = malloc(sizeof *res))) {
                 strv_done(&out);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");

@@ -330,20 +330,29 @@ static int start(manager *m, conn *c, uint64_t id, const char *name, spawn_spec 
         return *ret ? 0 : st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
 }
 
-static int take_stdio(conn *c, bool detach, int fds[3], status *st) {
-        if (detach)
-                return 0;
-        if (conn_take_fds(c, fds, 3) < 0)
-                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EBADF,
-                               "the request did not carry stdin, stdout and stderr (3 descriptors with SCM_RIGHTS)");
-        return 0;
-}
-
 static void close_fds(int *fds, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (fds[i] >= 0)
                         close(fds[i]);
 }
+
+/* Claims the caller's stdin, stdout and stderr (unless DETACH) and makes
+ * sure the connection may start one more command; on failure nothing is
+ * kept. */
+static int take_stdio(manager *m, conn *c, bool detach, int fds[3], status *st) {
+        int r;
+
+        if (!detach && conn_take_fds(c, fds, 3) < 0)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EBADF,
+                               "the request did not carry stdin, stdout and stderr (3 descriptors with SCM_RIGHTS)");
+        r = check_room(m, c, st);
+        if (r < 0) {
+                close_fds(fds, 3);
+                fds[0] = fds[1] = fds[2] = -1;
+        }
+        return r;
+}
+
 
 int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq, Lmct__V1__RunResult **ret,
                status *st) {
@@ -356,12 +365,9 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
         const char *name;
         oci_bundle *bundle = NULL;
 
-        r = take_stdio(c, rq->detach, fds, st);
+        r = take_stdio(m, c, rq->detach, fds, st);
         if (r < 0)
                 return r;
-        r = check_room(m, c, st);
-        if (r < 0)
-                goto out;
         if (who->uid != 0) {
                 /* A command runs as its caller, and nothing that needs
                  * privilege to set up is set up for a caller without it. */
@@ -501,12 +507,9 @@ int runs_exec(manager *m, conn *c, uint64_t id, const Lmct__V1__ExecRequest *rq,
         const char *name;
         run *target = NULL;
 
-        r = take_stdio(c, false, fds, st);
+        r = take_stdio(m, c, false, fds, st);
         if (r < 0)
                 return r;
-        r = check_room(m, c, st);
-        if (r < 0)
-                goto out;
         r = command_arrays(rq->args, rq->n_args, rq->env, rq->n_env, rq->cwd, true, &argv, &envp, st);
         if (r < 0)
                 goto out;
