@@ -422,6 +422,8 @@ static void test_hostile_table(void) {
         static Lmct__V1__SignalRequest sg;
         static Lmct__V1__RunRequest rr;
         static Lmct__V1__ExecRequest ex;
+        static Lmct__V1__StatsRequest sa;
+        static Lmct__V1__EventsRequest ev;
         static Lmct__V1__Limits l;
         struct row {
                 const char *what;
@@ -492,6 +494,14 @@ static void test_hostile_table(void) {
                     q->verb_case = LMCT__V1__REQUEST__VERB_EXEC; q->exec = &ex; q->exec->name = ".."; q->exec->args = two; q->exec->n_args = 1),
                 ROW("exec where nothing runs", 1, 9, "no running command",
                     q->verb_case = LMCT__V1__REQUEST__VERB_EXEC; q->exec = &ex; q->exec->name = "keep"; q->exec->args = two; q->exec->n_args = 1),
+                ROW("stats name \"a/../b\"", 0, 3, "invalid name",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_STATS; q->stats = &sa; sa.name = "a/../b"),
+                ROW("stats of a container that does not exist", 0, 5, "does not exist",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_STATS; q->stats = &sa; sa.name = "nothere"),
+                ROW("events name \"..\"", 0, 3, "invalid name",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_EVENTS; q->events = &ev; ev.name = ".."),
+                ROW("events of a container that does not exist", 0, 5, "does not exist",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_EVENTS; q->events = &ev; ev.name = "nothere"),
 #undef RUN
 #undef CREATE
 #undef ROW
@@ -525,6 +535,8 @@ static void test_hostile_table(void) {
                 lmct__v1__signal_request__init(&sg);
                 lmct__v1__run_request__init(&rr);
                 lmct__v1__exec_request__init(&ex);
+                lmct__v1__stats_request__init(&sa);
+                lmct__v1__events_request__init(&ev);
                 lmct__v1__limits__init(&l);
                 rows[i].set(&q);
                 q.has_id = 1;

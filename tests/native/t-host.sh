@@ -13,6 +13,13 @@ expect_match "and says so" "$ERR" "is not on a cgroup v2 filesystem"
 rmdir "$notv2"
 expect_rc 2 "lmctld refuses an unknown option" "$LMCTLD" --frobnicate
 expect_rc 2 "lmctld refuses --max-depth 0" "$LMCTLD" --max-depth 0
+expect_rc 2 "lmctld refuses --client-timeout 0" "$LMCTLD" --client-timeout 0
+expect_rc 2 "lmctld refuses a --scope that is not a scope unit" "$LMCTLD" --scope lmct.service
+expect_rc 2 "lmctld refuses --scope with --cgroup-root" "$LMCTLD" --scope lmct.scope --cgroup-root /sys/fs/cgroup/x
+expect_rc 1 "lmctld refuses --metrics-listen without a port" "$LMCTLD" --socket "/run/lmct-bad-$$.sock" \
+        --cgroup-root "$LMCT_CGROUP_MOUNT/lmct-bad-$$" --metrics-listen 127.0.0.1
+expect_match "and says how to write it" "$ERR" "give ADDRESS:PORT"
+rmdir "$LMCT_CGROUP_MOUNT/lmct-bad-$$" 2>/dev/null
 
 if [ ! -f "$LMCT_CGROUP_MOUNT/cgroup.controllers" ]; then
         fail "a cgroup v2 hierarchy on this host" "none at $LMCT_CGROUP_MOUNT"
