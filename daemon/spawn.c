@@ -318,6 +318,9 @@ static void child(const spawn_spec *sp, int errpipe) {
         sigprocmask(SIG_SETMASK, &all, NULL);
         for (int s = 1; s < NSIG; s++)
                 signal(s, SIG_DFL);
+        /* A session of its own, as runc gives a container's process: a
+         * "kill 0" inside reaches the command's own group, never lmctld's. */
+        CHECK(setsid(), "start a session");
         if (sp->join_pidfd >= 0) {
                 /* Joining a mount namespace puts us at its root mount, which
                  * need not be the command's root (pivot_root, chroot): take

@@ -18,6 +18,14 @@ expect_eq "it starts in the caller's directory by default" "$(cd /usr/share && l
 expect_eq "--cwd and -e" "$(lm run c --cwd /etc -e FOO=bar -- sh -c 'echo $PWD $FOO')" "/etc bar"
 expect_eq "--user runs as that uid and gid" "$(lm run c --user 65534:65534 -- sh -c 'id -u; id -g' | tr '\n' ' ')" "65534 65534 "
 
+# The command leads a session of its own: "kill 0" inside (a common shell
+# idiom) reaches the command's own group, never lmctld's.
+expect_eq "the command leads its own session and process group" \
+        "$(lm run c -- sh -c 'read -r pid comm state ppid pgrp sid rest < /proc/self/stat; echo $((pid == pgrp && pid == sid))')" 1
+expect_rc 143 "kill 0 inside ends the command (143)" lm run c -- sh -c 'kill 0; sleep 5'
+check "and lmctld lives on" kill -0 "$DPID"
+check "and answers" lm version
+
 # A kill from outside: 137.
 (sleep 1; lm kill c -s KILL) & KP=$!
 expect_rc 137 "a command killed with lmctl kill -s KILL: 137" lm run c -- sleep 30
