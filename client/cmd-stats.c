@@ -91,10 +91,27 @@ static void print_table(const Lmct__V1__StatsResult *res) {
         }
 }
 
-/* -r, --json and --help, shared by stats and events. Returns -1 to go on,
- * or the exit status. */
-static int parse_options(ctx *c, int argc, char **argv, bool *recursive) {
+#define PRESSURE_ARGS_MAX 16
+
+/* Options of events beyond -r and --json. */
+typedef struct events_opts {
+        Lmct__V1__EventsRequest req;
+        Lmct__V1__PressureTrigger trig[PRESSURE_ARGS_MAX], *trig_ptr[PRESSURE_ARGS_MAX];
+} events_opts;
+
+/* -r, --json and --help, shared by stats and events, and with EO (events)
+ * --memory-above and --pressure. Returns -1 to go on, or the exit status. */
+static int parse_options(ctx *c, int argc, char **argv, bool *recursive, events_opts *eo) {
         static const struct option opts[] = {
+                { "recursive", no_argument, NULL, 'r' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                { "memory-above", required_argument, NULL, 'M' },
+                { "pressure", required_argument, NULL, 'P' },
+                {},
+        };
+        /* stats knows the first three only. */
+        static const struct option stats_opts[] = {
                 { "recursive", no_argument, NULL, 'r' },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
@@ -102,12 +119,34 @@ static int parse_options(ctx *c, int argc, char **argv, bool *recursive) {
         };
         int o;
 
-        while ((o = getopt_long(argc, argv, "rjh", opts, NULL)) >= 0) {
+        while ((o = getopt_long(argc, argv, "rjh", eo ? opts : stats_opts, NULL)) >= 0) {
                 if (o == 'r')
                         *recursive = true;
                 else if (o == 'j')
                         c->json = true;
-                else {
+                else if (o == 'M') {
+                        if (lmct_parse_size(optarg, 0, &eo->req.memory_above) < 0 || eo->req.memory_above == 0)
+                                return usage_error(c, "--memory-above: \"%s\" is not a size above 0 (512M, 1G)",
+                                                   optarg);
+                        eo->req.has_memory_above = true;
+                } else if (o == 'P') {
+                        Lmct__V1__PressureTrigger *t;
+                        const char *res;
+                        int full;
+                        if (eo->req.n_pressure == PRESSURE_ARGS_MAX)
+                                return usage_error(c, "--pressure: more than %d triggers", PRESSURE_ARGS_MAX);
+                        t = &eo->trig[eo->req.n_pressure];
+                        lmct__v1__pressure_trigger__init(t);
+                        if (lmct_parse_pressure(optarg, &res, &full, &t->stall_us, &t->window_us) < 0)
+                                return usage_error(c,
+                                                   "--pressure: \"%s\" is not RESOURCE[:some|:full]:STALL/WINDOW "
+                                                   "(memory:150ms/1s)",
+                                                   optarg);
+                        t->resource = (char *)res;
+                        t->has_full = t->has_stall_us = t->has_window_us = true;
+                        t->full = full;
+                        eo->trig_ptr[eo->req.n_pressure++] = t;
+                } else {
                         cmd_usage(c->verb);
                         return o == 'h' ? EXIT_OK : EXIT_USAGE;
                 }
@@ -120,7 +159,7 @@ int cmd_stats(ctx *c, int argc, char **argv) {
         bool recursive = false;
         int r;
 
-        if ((r = parse_options(c, argc, argv, &recursive)) >= 0)
+        if ((r = parse_options(c, argc, argv, &recursive, NULL)) >= 0)
                 return r;
         if (optind + 1 != argc) {
                 cmd_usage(c->verb);
@@ -146,9 +185,12 @@ int cmd_stats(ctx *c, int argc, char **argv) {
 int cmd_events(ctx *c, int argc, char **argv) {
         const char *name = "/";
         bool recursive = false;
+        events_opts eo;
         int r;
 
-        if ((r = parse_options(c, argc, argv, &recursive)) >= 0)
+        lmct__v1__events_request__init(&eo.req);
+        eo.req.pressure = eo.trig_ptr;
+        if ((r = parse_options(c, argc, argv, &recursive, &eo)) >= 0)
                 return r;
         if (optind + 1 < argc) {
                 cmd_usage(c->verb);
@@ -159,7 +201,10 @@ int cmd_events(ctx *c, int argc, char **argv) {
         if ((r = connect_daemon(c)))
                 return r;
         lmct_response *resp = NULL;
-        r = lmct_events(c->client, name, recursive, &resp);
+        eo.req.name = (char *)name;
+        eo.req.has_recursive = recursive;
+        eo.req.recursive = recursive;
+        r = lmct_events_request(c->client, &eo.req, &resp);
         if (r < 0)
                 return call_failed(c, name, r);
         /* Until lmctld or the user ends it; one line per event, flushed. The
@@ -179,7 +224,7 @@ int cmd_events(ctx *c, int argc, char **argv) {
                 } else if (ev) {
                         time_t sec = (time_t)(ev->time_ns / 1000000000u);
                         struct tm tm;
-                        char when[32];
+                        char when[32], a[32], b[32];
                         localtime_r(&sec, &tm);
                         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
                         printf("%s.%03u %-11s %s", when, (unsigned)(ev->time_ns / 1000000u % 1000u), ev->kind,
@@ -188,6 +233,14 @@ int cmd_events(ctx *c, int argc, char **argv) {
                                 printf(" count=%llu", (unsigned long long)ev->count);
                         if (ev->has_uid)
                                 printf(" uid=%u pid=%d", ev->uid, ev->pid);
+                        if (ev->has_memory_bytes)
+                                printf(" memory=%s threshold=%s", lmct_format_size(ev->memory_bytes, a, sizeof a),
+                                       lmct_format_size(ev->threshold, b, sizeof b));
+                        if (ev->trigger && ev->pressure)
+                                printf(" trigger=%s:%s:%lluus/%lluus avg10=%.2f total_us=%llu", ev->trigger->resource,
+                                       ev->trigger->full ? "full" : "some", (unsigned long long)ev->trigger->stall_us,
+                                       (unsigned long long)ev->trigger->window_us, ev->pressure->avg10,
+                                       (unsigned long long)ev->pressure->total_us);
                         if (ev->last_run && ev->last_run->exited)
                                 printf(ev->last_run->has_signal ? " last_run_signal=%d" : " last_run_exit=%d",
                                        ev->last_run->has_signal ? ev->last_run->signal : ev->last_run->exit_code);

@@ -191,6 +191,25 @@ int cg_parse_key(const char *buf, const char *key, uint64_t *ret) {
         return -ENOENT;
 }
 
+int cg_parse_pressure(const char *buf, const char *kind, cg_pressure *ret) {
+        for (const char *line = buf; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                char k[8];
+                cg_pressure p;
+                unsigned long long total;
+
+                if (sscanf(line, "%7s avg10=%lf avg60=%lf avg300=%lf total=%llu", k, &p.avg10, &p.avg60, &p.avg300,
+                           &total) == 5 &&
+                    strcmp(k, kind) == 0) {
+                        p.total_us = total;
+                        *ret = p;
+                        return 0;
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        return -ENOENT;
+}
+
 int cg_read_key(int dirfd, const char *file, const char *key, uint64_t *ret) {
         char buf[4096];
         ssize_t n = cg_read(dirfd, file, buf, sizeof buf);

@@ -32,6 +32,12 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t len);
 int cg_read_all(int dirfd, const char *file, char **ret, size_t *ret_len);
 int cg_write(int dirfd, const char *file, const char *value);
 
+/* The "some" or "full" line (KIND) of a *.pressure file's text. */
+typedef struct cg_pressure {
+        double avg10, avg60, avg300;
+        uint64_t total_us;
+} cg_pressure;
+int cg_parse_pressure(const char *buf, const char *kind, cg_pressure *ret);
 /* A single number, or "max" as UINT64_MAX. */
 int cg_read_u64(int dirfd, const char *file, uint64_t *ret);
 /* The value of KEY in a flat-keyed file ("key value" lines: cpu.stat,

@@ -381,7 +381,7 @@ static int h_events(manager *m, const Lmct__V1__Request *req, call *cl, status *
         r = manager_resolve(m, req->events->name, true, name, sizeof name, st);
         if (r < 0)
                 return r;
-        r = events_subscribe(m->events, cl->c, req->id, name, req->events->recursive, &cl->resp->event, st);
+        r = events_subscribe(m->events, cl->c, req->id, name, req->events, &cl->resp->event, st);
         if (r < 0)
                 return r;
         cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;

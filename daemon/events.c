@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +23,18 @@
 #include "util.h"
 
 #define QUEUE_MAX (256u << 10)
+/* PSI triggers: per subscription (three resources, some and full), and
+ * in all (each holds a descriptor and kernel work). */
+#define TRIGGERS_PER_SUB 6
+#define TRIGGERS_MAX 1024
+#define WINDOW_MIN_US 500000u
+#define WINDOW_MAX_US 10000000u
+/* memory_above: how often memory.current is read (cgroup v2 has no usage
+ * threshold notification). */
+#define MEMORY_SAMPLE_MS 100
+
+static const char *const psi_resources[] = { "cpu", "memory", "io" };
+#define N_PSI 3
 
 enum { F_EVENTS, F_MEMORY, F_PIDS, _F_MAX };
 static const char *const files[_F_MAX] = { "cgroup.events", "memory.events", "pids.events" };
@@ -38,12 +52,35 @@ typedef struct watched {
         bool empty_held;         /* "empty" waits for the command's exit status */
 } watched;
 
+struct subscriber;
+
+/* A PSI trigger held open for one subscription. */
+typedef struct trigger {
+        struct subscriber *s;
+        int resource;            /* index in psi_resources */
+        bool full;
+        uint64_t stall_us, window_us;
+        int fd;                  /* the *.pressure file the trigger was written to */
+        struct event *ev;
+        uint64_t total_us;       /* the stall total when last reported */
+        bool armed;              /* past the readiness epoll reports at once */
+} trigger;
+
 typedef struct subscriber {
+        events *e;
         conn *c;
         uint64_t id;
         char *name;              /* full name; "" for the root */
         bool recursive;
         uint64_t dropped;
+        /* memory_above: memory.current, and memory.peak while it is below
+         * the threshold (it catches a crossing between two readings). */
+        uint64_t mem_above;
+        int mem_fd, peak_fd;
+        struct event *mem_timer;
+        bool above;
+        trigger *trig;
+        size_t n_trig;
         struct subscriber *prev, *next;
 } subscriber;
 
@@ -55,6 +92,7 @@ struct events {
         size_t n_wd;
         subscriber *subs;
         unsigned n_subs;
+        unsigned n_triggers;
         bool warned;
 };
 
@@ -94,16 +132,14 @@ static Lmct__V1__Event *ev_make(const char *kind, const char *name) {
         return ev;
 }
 
-/* Sends a copy of EV (with its name as S's caller sees it) to S, or counts
- * it as dropped if S has too much unread already. */
-static void deliver(subscriber *s, const Lmct__V1__Event *ev) {
-        const caller *who = conn_caller(s->c);
+/* Queues EV (owned, named as S's caller sees it) for S, or counts it as
+ * dropped if S has too much unread already. */
+static void send_event(subscriber *s, Lmct__V1__Event *ev) {
         Lmct__V1__Response *resp;
-        Lmct__V1__Event *copy;
-        const char *rel;
 
         if (conn_output_pending(s->c) > QUEUE_MAX) {
                 s->dropped++;
+                lmct__v1__event__free_unpacked(ev, NULL);
                 return;
         }
         if (s->dropped) {
@@ -119,12 +155,34 @@ static void deliver(subscriber *s, const Lmct__V1__Event *ev) {
                 } else if (d)
                         lmct__v1__event__free_unpacked(d, NULL);
         }
-        rel = caller_relative(who, ev->name);
-        copy = ev_make(ev->kind, rel ? (*rel ? rel : "/") : ev->name);
-        resp = copy ? response_new(s->id, NULL) : NULL;
+        resp = response_new(s->id, NULL);
         if (!resp) {
-                if (copy)
-                        lmct__v1__event__free_unpacked(copy, NULL);
+                lmct__v1__event__free_unpacked(ev, NULL);
+                s->dropped++;
+                return;
+        }
+        resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;
+        resp->event = ev;
+        conn_send(s->c, resp);
+}
+
+/* An event of KIND about container NAME (full), named for S's caller. */
+static Lmct__V1__Event *ev_for(const subscriber *s, const char *kind, const char *name) {
+        const char *rel = caller_relative(conn_caller(s->c), name);
+
+        return ev_make(kind, rel ? (*rel ? rel : "/") : name);
+}
+
+/* Sends a copy of EV to S. */
+static void deliver(subscriber *s, const Lmct__V1__Event *ev) {
+        Lmct__V1__Event *copy;
+
+        if (conn_output_pending(s->c) > QUEUE_MAX) {
+                s->dropped++;
+                return;
+        }
+        copy = ev_for(s, ev->kind, ev->name);
+        if (!copy) {
                 s->dropped++;
                 return;
         }
@@ -143,9 +201,7 @@ static void deliver(subscriber *s, const Lmct__V1__Event *ev) {
                         copy->last_run->error = NULL;
                 }
         }
-        resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;
-        resp->event = copy;
-        conn_send(s->c, resp);
+        send_event(s, copy);
 }
 
 static void publish(events *e, Lmct__V1__Event *ev) {
@@ -339,6 +395,286 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg) {
         }
 }
 
+static int read_u64_at(int fd, uint64_t *ret) {
+        char buf[32], *end;
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+
+        if (n < 0)
+                return negerrno();
+        buf[n] = '\0';
+        errno = 0;
+        *ret = strtoull(buf, &end, 10);
+        return end == buf || errno ? -EIO : 0;
+}
+
+static void memory_stop(subscriber *s) {
+        if (s->mem_timer)
+                event_free(s->mem_timer);
+        s->mem_timer = NULL;
+        if (s->mem_fd >= 0)
+                close(s->mem_fd);
+        if (s->peak_fd >= 0)
+                close(s->peak_fd);
+        s->mem_fd = s->peak_fd = -1;
+}
+
+static void memory_event(subscriber *s, const char *kind, uint64_t bytes) {
+        Lmct__V1__Event *ev = ev_for(s, kind, s->name);
+
+        if (!ev) {
+                s->dropped++;
+                return;
+        }
+        ev->has_memory_bytes = ev->has_threshold = true;
+        ev->memory_bytes = bytes;
+        ev->threshold = s->mem_above;
+        send_event(s, ev);
+}
+
+static void on_memory_tick(evutil_socket_t fd, short what, void *arg) {
+        subscriber *s = arg;
+        uint64_t cur, peak = 0;
+
+        (void)fd;
+        (void)what;
+        if (read_u64_at(s->mem_fd, &cur) < 0) {
+                memory_stop(s); /* the container is gone: "destroyed" says so */
+                return;
+        }
+        if (s->peak_fd >= 0 && read_u64_at(s->peak_fd, &peak) < 0)
+                peak = 0;
+        if (!s->above && (cur >= s->mem_above || peak >= s->mem_above)) {
+                s->above = true;
+                memory_event(s, "memory_above", cur >= s->mem_above ? cur : peak);
+        } else if (s->above && cur < s->mem_above) {
+                s->above = false;
+                memory_event(s, "memory_below", cur);
+        }
+        if (s->peak_fd >= 0 && peak >= s->mem_above) {
+                close(s->peak_fd); /* it never falls again: it tells nothing more */
+                s->peak_fd = -1;
+        }
+}
+
+static void trigger_stop(trigger *t) {
+        if (t->ev)
+                event_free(t->ev);
+        t->ev = NULL;
+        if (t->fd >= 0) {
+                close(t->fd);
+                t->s->e->n_triggers--;
+        }
+        t->fd = -1;
+}
+
+/* The trigger fired. The file's readiness is edge-triggered: one call per
+ * wakeup of the kernel's trigger, plus one as the descriptor is added (its
+ * file always polls readable); that one counts only if the stall since the
+ * trigger was made reached its threshold. */
+static void on_pressure(evutil_socket_t fd, short what, void *arg) {
+        trigger *t = arg;
+        char buf[256];
+        ssize_t n;
+        cg_pressure p;
+        Lmct__V1__Event *ev;
+        bool first = !t->armed;
+
+        (void)fd;
+        (void)what;
+        t->armed = true;
+        n = pread(t->fd, buf, sizeof buf - 1, 0);
+        if (n > 0)
+                buf[n] = '\0';
+        if (n <= 0 || cg_parse_pressure(buf, t->full ? "full" : "some", &p) < 0) {
+                trigger_stop(t); /* the container is gone */
+                return;
+        }
+        if (first && p.total_us - t->total_us < t->stall_us)
+                return;
+        t->total_us = p.total_us;
+        ev = ev_for(t->s, "pressure", t->s->name);
+        if (ev && (ev->trigger = malloc(sizeof *ev->trigger))) {
+                lmct__v1__pressure_trigger__init(ev->trigger);
+                ev->trigger->resource = strdup(psi_resources[t->resource]);
+                ev->trigger->has_full = ev->trigger->has_stall_us = ev->trigger->has_window_us = true;
+                ev->trigger->full = t->full;
+                ev->trigger->stall_us = t->stall_us;
+                ev->trigger->window_us = t->window_us;
+                ev->pressure = pressure_message(&p);
+        }
+        if (!ev || !ev->trigger || !ev->trigger->resource || !ev->pressure) {
+                if (ev)
+                        lmct__v1__event__free_unpacked(ev, NULL);
+                t->s->dropped++;
+                return;
+        }
+        send_event(t->s, ev);
+}
+
+static bool have_capability(unsigned cap) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+
+        if (syscall(SYS_capget, &h, d) < 0)
+                return false;
+        return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Writes trigger T to its file in the cgroup DIRFD. */
+static int trigger_start(events *e, trigger *t, int dirfd, const char *shown, status *st) {
+        char file[32], spec[64], buf[256];
+        cg_pressure p;
+        ssize_t n;
+        int len;
+
+        snprintf(file, sizeof file, "%s.pressure", psi_resources[t->resource]);
+        t->fd = openat(dirfd, file, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        if (t->fd < 0) {
+                int r = negerrno();
+                if (r == -ENOENT)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                       "%s has no %s: the kernel does not account pressure (PSI)", shown, file);
+                return st_fail(st, st_code_from_errno(r), r, "cannot open %s of %s: %s", file, shown, strerror(-r));
+        }
+        e->n_triggers++;
+        n = pread(t->fd, buf, sizeof buf - 1, 0);
+        if (n > 0)
+                buf[n] = '\0';
+        if (n > 0 && cg_parse_pressure(buf, t->full ? "full" : "some", &p) == 0)
+                t->total_us = p.total_us;
+        len = snprintf(spec, sizeof spec, "%s %llu %llu", t->full ? "full" : "some",
+                       (unsigned long long)t->stall_us, (unsigned long long)t->window_us);
+        if (write(t->fd, spec, (size_t)len + 1) < 0) {
+                int r = negerrno();
+                /* Since Linux 6.5 a writer without CAP_SYS_RESOURCE gets
+                 * windows of whole multiples of 2 s only. */
+                bool unprivileged = r == -EINVAL && t->window_us % 2000000 && !have_capability(CAP_SYS_RESOURCE);
+                return st_fail(st, r == -EINVAL ? LMCT__V1__CODE__INVALID_ARGUMENT : st_code_from_errno(r), r,
+                               "the kernel refused the trigger \"%s\" on %s of %s: %s%s", spec, file, shown,
+                               strerror(-r),
+                               unprivileged ? " (lmctld lacks CAP_SYS_RESOURCE: windows must be whole multiples "
+                                              "of 2 s)"
+                                            : "");
+        }
+        t->ev = event_new(e->m->base, t->fd, EV_READ | EV_ET | EV_PERSIST, on_pressure, t);
+        if (!t->ev || event_add(t->ev, NULL) < 0)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "cannot watch %s of %s", file,
+                               shown);
+        return 0;
+}
+
+/* The options of a subscription to S->name: a memory threshold and PSI
+ * triggers, all checked before any is set up. */
+static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *req, status *st) {
+        const char *shown = caller_relative(conn_caller(s->c), s->name);
+        _cleanup_close_ int owned = -1;
+        int dirfd, r;
+        node *n;
+
+        if (!shown || !*shown)
+                shown = "/";
+        if (req->has_memory_above && req->memory_above == 0)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                               "memory_above must be at least 1 byte");
+        if (req->n_pressure > TRIGGERS_PER_SUB)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -E2BIG,
+                               "%zu pressure triggers: at most %d per subscription", req->n_pressure,
+                               TRIGGERS_PER_SUB);
+        for (size_t i = 0; i < req->n_pressure; i++) {
+                const Lmct__V1__PressureTrigger *pt = req->pressure[i];
+                int k;
+                for (k = 0; k < N_PSI; k++)
+                        if (pt->resource && strcmp(pt->resource, psi_resources[k]) == 0)
+                                break;
+                if (k == N_PSI)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "pressure trigger %zu: resource \"%.32s\" is not cpu, memory or io", i + 1,
+                                       pt->resource ? pt->resource : "");
+                if (pt->window_us < WINDOW_MIN_US || pt->window_us > WINDOW_MAX_US)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "pressure trigger %zu: a window of %llu us is outside %u..%u", i + 1,
+                                       (unsigned long long)pt->window_us, WINDOW_MIN_US, WINDOW_MAX_US);
+                if (pt->stall_us < 1 || pt->stall_us > pt->window_us)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "pressure trigger %zu: a stall of %llu us is outside 1..%llu (its window)",
+                                       i + 1, (unsigned long long)pt->stall_us,
+                                       (unsigned long long)pt->window_us);
+        }
+        if (e->n_triggers + req->n_pressure > TRIGGERS_MAX)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EMFILE,
+                               "lmctld holds %u pressure triggers already (at most %d)", e->n_triggers,
+                               TRIGGERS_MAX);
+        if (!req->has_memory_above && req->n_pressure == 0)
+                return 0;
+        n = tree_lookup(e->m->root, s->name, NULL, NULL);
+        if (!n)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "%s does not exist", shown);
+        dirfd = node_fd(e->m, n, st, &owned);
+        if (dirfd < 0)
+                return dirfd;
+        if (req->has_memory_above) {
+                uint64_t cur, peak;
+                struct timeval tv = { 0, MEMORY_SAMPLE_MS * 1000 };
+                s->mem_above = req->memory_above;
+                s->mem_fd = openat(dirfd, "memory.current", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (s->mem_fd < 0) {
+                        r = negerrno();
+                        if (r == -ENOENT)
+                                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                               "%s has no memory.current: the memory controller is not enabled "
+                                               "there",
+                                               shown);
+                        return st_fail(st, st_code_from_errno(r), r, "cannot open memory.current of %s: %s", shown,
+                                       strerror(-r));
+                }
+                /* A peak already past the threshold tells nothing new. */
+                s->peak_fd = openat(dirfd, "memory.peak", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (s->peak_fd >= 0 && read_u64_at(s->peak_fd, &peak) == 0 && peak >= s->mem_above) {
+                        close(s->peak_fd);
+                        s->peak_fd = -1;
+                }
+                if (read_u64_at(s->mem_fd, &cur) < 0)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EIO,
+                                       "cannot read memory.current of %s", shown);
+                /* Usage above already: the first reading reports it. */
+                s->mem_timer = event_new(e->m->base, -1, EV_PERSIST, on_memory_tick, s);
+                if (!s->mem_timer || event_add(s->mem_timer, &tv) < 0)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
+        if (req->n_pressure) {
+                s->trig = calloc(req->n_pressure, sizeof *s->trig);
+                if (!s->trig)
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < req->n_pressure; i++) {
+                const Lmct__V1__PressureTrigger *pt = req->pressure[i];
+                trigger *t = &s->trig[s->n_trig++];
+                t->s = s;
+                t->fd = -1;
+                for (t->resource = 0; strcmp(pt->resource, psi_resources[t->resource]) != 0; t->resource++)
+                        ;
+                t->full = pt->full;
+                t->stall_us = pt->stall_us;
+                t->window_us = pt->window_us;
+                r = trigger_start(e, t, dirfd, shown, st);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Frees S, which is not (or no longer) in E's list. */
+static void sub_destroy(subscriber *s) {
+        memory_stop(s);
+        for (size_t i = 0; i < s->n_trig; i++)
+                trigger_stop(&s->trig[i]);
+        free(s->trig);
+        if (s->c)
+                conn_unref(s->c);
+        free(s->name);
+        free(s);
+}
+
 int events_new(manager *m, events **ret) {
         events *e = calloc(1, sizeof *e);
 
@@ -376,9 +712,7 @@ static void sub_free(events *e, subscriber *s) {
         if (s->next)
                 s->next->prev = s->prev;
         e->n_subs--;
-        conn_unref(s->c);
-        free(s->name);
-        free(s);
+        sub_destroy(s);
         if (e->n_subs == 0)
                 stop_watching(e);
 }
@@ -393,37 +727,47 @@ events *events_free(events *e) {
         return NULL;
 }
 
-int events_subscribe(events *e, conn *c, uint64_t id, const char *name, bool recursive, Lmct__V1__Event **ret,
-                     status *st) {
+int events_subscribe(events *e, conn *c, uint64_t id, const char *name, const Lmct__V1__EventsRequest *req,
+                     Lmct__V1__Event **ret, status *st) {
         subscriber *s;
         unsigned mine = 0;
+        int r;
 
         for (s = e->subs; s; s = s->next)
                 mine += s->c == c;
         if (mine >= 16)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
                                "this connection has %u event subscriptions already", mine);
+        s = calloc(1, sizeof *s);
+        if (!s || !(s->name = strdup(name ? name : ""))) {
+                free(s);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
+        s->e = e;
+        s->c = conn_ref(c);
+        s->id = id;
+        s->recursive = req->recursive;
+        s->mem_fd = s->peak_fd = -1;
+        r = sub_options(e, s, req, st);
+        if (r < 0) {
+                sub_destroy(s);
+                return r;
+        }
         if (e->ifd < 0) {
                 e->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-                if (e->ifd < 0)
-                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, negerrno(), "cannot watch: %m");
+                if (e->ifd < 0) {
+                        r = st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, negerrno(), "cannot watch: %m");
+                        sub_destroy(s);
+                        return r;
+                }
                 e->ev = event_new(e->m->base, e->ifd, EV_READ | EV_PERSIST, on_inotify, e);
                 if (!e->ev || event_add(e->ev, NULL) < 0) {
                         stop_watching(e);
+                        sub_destroy(s);
                         return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
                 }
                 watch_all(e, e->m->root);
         }
-        s = calloc(1, sizeof *s);
-        if (!s || !(s->name = strdup(name ? name : ""))) {
-                free(s);
-                if (e->n_subs == 0)
-                        stop_watching(e);
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-        }
-        s->c = conn_ref(c);
-        s->id = id;
-        s->recursive = recursive;
         s->next = e->subs;
         if (e->subs)
                 e->subs->prev = s;

@@ -13,7 +13,14 @@
  *
  * A subscriber that does not read never slows anyone: once 256 KiB of its
  * events wait unsent, further events are dropped and counted, and a
- * "dropped" event with the count goes out when it has room again. */
+ * "dropped" event with the count goes out when it has room again.
+ *
+ * A subscription may also ask, for its container alone, for PSI triggers
+ * (the kernel wakes the *.pressure file's poller; lmctld watches it in
+ * the loop) and for a memory usage threshold. cgroup v2 has no
+ * notification for usage (v1's cgroup.event_control thresholds are gone),
+ * so that one is read: memory.current every 100 ms while the subscription
+ * lasts, and memory.peak, which catches a crossing between two readings. */
 #pragma once
 
 #include <stdbool.h>
@@ -29,10 +36,11 @@ int events_new(manager *m, events **ret);
 events *events_free(events *e);
 
 /* Starts a subscription of connection C (request ID) to NAME (a full name,
- * valid and existing) and, with RECURSIVE, everything below it. Fills
- * *RET with the "subscribed" event that answers the request. */
-int events_subscribe(events *e, conn *c, uint64_t id, const char *name, bool recursive, Lmct__V1__Event **ret,
-                     status *st);
+ * valid and existing) and, with REQ's recursive, everything below it; with
+ * REQ's memory_above and pressure triggers, for NAME alone. Fills *RET
+ * with the "subscribed" event that answers the request. */
+int events_subscribe(events *e, conn *c, uint64_t id, const char *name, const Lmct__V1__EventsRequest *req,
+                     Lmct__V1__Event **ret, status *st);
 /* C has gone: its subscriptions end. */
 void events_conn_closed(events *e, conn *c);
 

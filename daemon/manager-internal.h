@@ -2,6 +2,7 @@
 #pragma once
 
 #include "manager.h"
+#include "cgroup.h"
 
 /* Printable, quoted, shortened form of an untrusted string. */
 const char *quote(const char *s, char *buf, size_t len);
@@ -69,5 +70,8 @@ int adopt(manager *m, node *n, int fd);
 
 /* The usage figures of the cgroup FD (show, stats). */
 int read_usage(int fd, Lmct__V1__Usage *u);
+/* A Pressure message of one *.pressure line (stats, events); NULL when out
+ * of memory. */
+Lmct__V1__Pressure *pressure_message(const cg_pressure *p);
 /* OWN tightened by every ancestor of N up to the root (show, stats). */
 int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret);

@@ -55,36 +55,31 @@ oom:
         return -ENOMEM;
 }
 
-/* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" lines of FILE. */
+Lmct__V1__Pressure *pressure_message(const cg_pressure *c) {
+        Lmct__V1__Pressure *p = malloc(sizeof *p);
+
+        if (!p)
+                return NULL;
+        lmct__v1__pressure__init(p);
+        p->has_avg10 = p->has_avg60 = p->has_avg300 = p->has_total_us = true;
+        p->avg10 = c->avg10;
+        p->avg60 = c->avg60;
+        p->avg300 = c->avg300;
+        p->total_us = c->total_us;
+        return p;
+}
+
+/* The "some" and "full" lines of FILE ("cpu.pressure"). */
 static int read_pressure(int fd, const char *file, Lmct__V1__Pressure **some, Lmct__V1__Pressure **full) {
-        char buf[512], *line, *save = NULL;
+        char buf[512];
+        cg_pressure p;
 
         if (cg_read(fd, file, buf, sizeof buf) < 0)
                 return 0;
-        for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char kind[8];
-                double a10, a60, a300;
-                unsigned long long total;
-                Lmct__V1__Pressure *p;
-
-                if (sscanf(line, "%7s avg10=%lf avg60=%lf avg300=%lf total=%llu", kind, &a10, &a60, &a300, &total) != 5)
-                        continue;
-                p = malloc(sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                lmct__v1__pressure__init(p);
-                p->has_avg10 = p->has_avg60 = p->has_avg300 = p->has_total_us = true;
-                p->avg10 = a10;
-                p->avg60 = a60;
-                p->avg300 = a300;
-                p->total_us = total;
-                if (strcmp(kind, "some") == 0 && !*some)
-                        *some = p;
-                else if (strcmp(kind, "full") == 0 && !*full)
-                        *full = p;
-                else
-                        lmct__v1__pressure__free_unpacked(p, NULL);
-        }
+        if (cg_parse_pressure(buf, "some", &p) == 0 && !(*some = pressure_message(&p)))
+                return -ENOMEM;
+        if (cg_parse_pressure(buf, "full", &p) == 0 && !(*full = pressure_message(&p)))
+                return -ENOMEM;
         return 0;
 }
 

@@ -437,9 +437,18 @@ int lmct_stats(lmct_client *c, const char *name, bool recursive, lmct_response *
 }
 
 int lmct_events(lmct_client *c, const char *name, bool recursive, lmct_response **ret) {
-        REQUEST(req, EVENTS, events, Lmct__V1__EventsRequest, LMCT__V1__EVENTS_REQUEST__INIT);
-        req_v.name = (char *)name;
-        req_v.has_recursive = recursive;
-        req_v.recursive = recursive;
+        Lmct__V1__EventsRequest er = LMCT__V1__EVENTS_REQUEST__INIT;
+
+        er.name = (char *)name;
+        er.has_recursive = recursive;
+        er.recursive = recursive;
+        return lmct_events_request(c, &er, ret);
+}
+
+int lmct_events_request(lmct_client *c, const Lmct__V1__EventsRequest *events, lmct_response **ret) {
+        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
+
+        req.verb_case = LMCT__V1__REQUEST__VERB_EVENTS;
+        req.events = (Lmct__V1__EventsRequest *)events;
         return lmct_call(c, &req, ret);
 }

@@ -222,3 +222,67 @@ uint64_t lmct_cpu_quota_from_millis(uint64_t millis, uint64_t period_us) {
                 return LMCT_MAX - 1;
         return millis * period_us / 1000;
 }
+
+int lmct_parse_duration_us(const char *s, uint64_t *ret) {
+        uint64_t i, f, mult;
+        size_t n;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        r = parse_decimal(s, 6, &i, &f, &n);
+        if (r < 0)
+                return r;
+        if (strcmp(s + n, "us") == 0)
+                mult = 1;
+        else if (strcmp(s + n, "ms") == 0)
+                mult = 1000;
+        else if (strcmp(s + n, "s") == 0)
+                mult = 1000000;
+        else
+                return -EINVAL;
+        /* f is in millionths of the unit. */
+        if (f * mult % 1000000)
+                return -EINVAL; /* a fraction of a microsecond */
+        if (i > (UINT64_MAX - 1000000) / mult)
+                return -ERANGE;
+        *ret = i * mult + f * mult / 1000000;
+        return 0;
+}
+
+int lmct_parse_pressure(const char *s, const char **ret_resource, int *ret_full, uint64_t *ret_stall_us,
+                        uint64_t *ret_window_us) {
+        static const char *const resources[] = { "cpu", "memory", "io" };
+        const char *p, *slash;
+        char stall[32];
+        int full = 0, r;
+        size_t i;
+
+        if (!s)
+                return -EINVAL;
+        for (i = 0; i < 3; i++) {
+                size_t l = strlen(resources[i]);
+                if (strncmp(s, resources[i], l) == 0 && s[l] == ':')
+                        break;
+        }
+        if (i == 3)
+                return -EINVAL;
+        p = s + strlen(resources[i]) + 1;
+        if (strncmp(p, "some:", 5) == 0)
+                p += 5;
+        else if (strncmp(p, "full:", 5) == 0) {
+                full = 1;
+                p += 5;
+        }
+        slash = strchr(p, '/');
+        if (!slash || (size_t)(slash - p) >= sizeof stall)
+                return -EINVAL;
+        memcpy(stall, p, (size_t)(slash - p));
+        stall[slash - p] = '\0';
+        if ((r = lmct_parse_duration_us(stall, ret_stall_us)) < 0 ||
+            (r = lmct_parse_duration_us(slash + 1, ret_window_us)) < 0)
+                return r;
+        *ret_resource = resources[i];
+        *ret_full = full;
+        return 0;
+}

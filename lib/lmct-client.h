@@ -79,3 +79,6 @@ int lmct_stats(lmct_client *c, const char *name, bool recursive, lmct_response *
  * returns one event (its event field) until C is closed. Use the
  * connection for nothing else afterwards. */
 int lmct_events(lmct_client *c, const char *name, bool recursive, lmct_response **ret);
+/* The same with every option of EVENTS: a memory usage threshold
+ * (memory_above) and PSI triggers (pressure), for the named container. */
+int lmct_events_request(lmct_client *c, const Lmct__V1__EventsRequest *events, lmct_response **ret);

@@ -43,3 +43,14 @@ char *lmct_format_cpu(uint64_t millis, char *buf, size_t len);
  * down; a quota below 1/1000 CPU gives 1) and back. */
 uint64_t lmct_cpu_millis_from_quota(uint64_t quota_us, uint64_t period_us);
 uint64_t lmct_cpu_quota_from_millis(uint64_t millis, uint64_t period_us);
+
+/* A duration with its unit: "150ms", "1.5s", "500000us". -EINVAL without
+ * a unit or below a microsecond, -ERANGE past 64 bits. */
+int lmct_parse_duration_us(const char *s, uint64_t *ret);
+
+/* A PSI trigger "RESOURCE[:some|:full]:STALL/WINDOW" ("memory:150ms/1s",
+ * "cpu:full:50ms/500ms"): RESOURCE is cpu, memory or io (a static string
+ * in *RET_RESOURCE), "some" by default. Syntax only: lmctld checks the
+ * ranges. */
+int lmct_parse_pressure(const char *s, const char **ret_resource, int *ret_full, uint64_t *ret_stall_us,
+                        uint64_t *ret_window_us);

@@ -110,6 +110,18 @@ int main(int argc, char **argv) {
             v_.name = "/"; v_.has_recursive = v_.recursive = 1);
         REQ(EVENTS, events, Lmct__V1__EventsRequest, LMCT__V1__EVENTS_REQUEST__INIT, "events",
             v_.name = "a"; v_.has_recursive = v_.recursive = 1);
+        REQ(EVENTS, events, Lmct__V1__EventsRequest, LMCT__V1__EVENTS_REQUEST__INIT, "events-watch", {
+                static Lmct__V1__PressureTrigger t = LMCT__V1__PRESSURE_TRIGGER__INIT, *tp[] = { &t, &t };
+                t.resource = "memory";
+                t.has_stall_us = t.has_window_us = t.has_full = t.full = 1;
+                t.stall_us = 150000;
+                t.window_us = 1000000;
+                v_.name = "a";
+                v_.has_memory_above = 1;
+                v_.memory_above = 1 << 20;
+                v_.n_pressure = 2;
+                v_.pressure = tp;
+        });
         REQ(CREATE, create, Lmct__V1__CreateRequest, LMCT__V1__CREATE_REQUEST__INIT, "create-owned",
             v_.name = "team1"; v_.has_owner_uid = 1; v_.owner_uid = 1000; v_.limits = &l);
 

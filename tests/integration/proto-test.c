@@ -424,6 +424,7 @@ static void test_hostile_table(void) {
         static Lmct__V1__ExecRequest ex;
         static Lmct__V1__StatsRequest sa;
         static Lmct__V1__EventsRequest ev;
+        static Lmct__V1__PressureTrigger pt[7], *ptp[7];
         static Lmct__V1__Limits l;
         struct row {
                 const char *what;
@@ -502,6 +503,22 @@ static void test_hostile_table(void) {
                     q->verb_case = LMCT__V1__REQUEST__VERB_EVENTS; q->events = &ev; ev.name = ".."),
                 ROW("events of a container that does not exist", 0, 5, "does not exist",
                     q->verb_case = LMCT__V1__REQUEST__VERB_EVENTS; q->events = &ev; ev.name = "nothere"),
+#define EVENTS(n) q->verb_case = LMCT__V1__REQUEST__VERB_EVENTS; q->events = &ev; ev.name = "keep"; \
+                ev.pressure = ptp; ev.n_pressure = (n)
+                ROW("events memory_above 0", 0, 3, "memory_above must be at least 1 byte",
+                    EVENTS(0); ev.has_memory_above = 1; ev.memory_above = 0),
+                ROW("events with 7 pressure triggers", 0, 3, "at most 6 per subscription", EVENTS(7)),
+                ROW("events pressure trigger without a resource", 0, 3, "is not cpu, memory or io",
+                    EVENTS(1); pt[0].resource = NULL),
+                ROW("events pressure resource \"cpu\\n\"", 0, 3, "is not cpu, memory or io",
+                    EVENTS(1); pt[0].resource = "cpu\n"),
+                ROW("events pressure window 2^64-1", 0, 3, "outside 500000..10000000",
+                    EVENTS(1); pt[0].window_us = UINT64_MAX),
+                ROW("events pressure window 0", 0, 3, "outside 500000..10000000", EVENTS(1); pt[0].window_us = 0),
+                ROW("events pressure stall 0", 0, 3, "a stall of 0 us", EVENTS(1); pt[0].stall_us = 0),
+                ROW("events pressure stall past the window", 0, 3, "its window",
+                    EVENTS(2); pt[1].stall_us = 2000000),
+#undef EVENTS
 #undef RUN
 #undef CREATE
 #undef ROW
@@ -537,6 +554,15 @@ static void test_hostile_table(void) {
                 lmct__v1__exec_request__init(&ex);
                 lmct__v1__stats_request__init(&sa);
                 lmct__v1__events_request__init(&ev);
+                for (size_t k = 0; k < 7; k++) {
+                        /* Valid unless a row spoils one. */
+                        lmct__v1__pressure_trigger__init(&pt[k]);
+                        pt[k].resource = "cpu";
+                        pt[k].has_stall_us = pt[k].has_window_us = 1;
+                        pt[k].stall_us = 100000;
+                        pt[k].window_us = 1000000;
+                        ptp[k] = &pt[k];
+                }
                 lmct__v1__limits__init(&l);
                 rows[i].set(&q);
                 q.has_id = 1;

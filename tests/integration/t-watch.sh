@@ -111,6 +111,53 @@ lm create after-flood >/dev/null && lm destroy after-flood >/dev/null
 wait "$SLOW"
 expect_eq "the slow subscriber is told how many events it missed" "$(cat "$LOGS/slow-sub.$$")" "got dropped"
 
+# A memory threshold (--memory-above), and PSI triggers (--pressure), each
+# on a subscription of its own.
+# sub_start FILE ARGS...: a subscriber writing JSON lines to FILE.
+sub_start() {
+        local f=$1 i
+        shift
+        "$LMCTL" -s "$SOCK" --json events "$@" > "$f" 2>&1 &
+        BG_PIDS+=("$!")
+        for i in $(seq 1 50); do grep -q subscribed "$f" && return 0; sleep 0.1; done
+        return 1
+}
+lm create thr --memory 256M >/dev/null
+check "a subscription with --memory-above 32M is accepted" sub_start "$EV.thr" thr --memory-above 32M
+lm run -d thr -- "$HELPER" alloc 64 >/dev/null
+line=$(EV=$EV.thr wait_event memory_above thr 20)
+expect_match "memory_above when a 64M allocation passes 32M, with the usage and threshold" "$line" \
+        '"memory_bytes":[0-9]+,"threshold":33554432'
+b=$(echo "$line" | sed -n 's/.*"memory_bytes":\([0-9]*\).*/\1/p')
+expect_num "the usage it reports is at least the threshold (bytes)" "${b:-0}" 33554432 268435456
+expect_eq "nothing about falling back yet" "$(grep -c memory_below "$EV.thr")" 0
+lm kill thr >/dev/null
+expect_match "memory_below once the allocation is gone" "$(EV=$EV.thr wait_event memory_below thr 20)" \
+        '"threshold":33554432'
+expect_eq "a crossing is reported once each way" \
+        "$(grep -c memory_above "$EV.thr"):$(grep -c memory_below "$EV.thr")" "1:1"
+
+lm create psi --cpu 2 >/dev/null
+check "a subscription with a PSI trigger cpu:some:100ms/1s is accepted" \
+        sub_start "$EV.psi" psi --pressure cpu:some:100ms/1s --pressure memory:full:500ms/1s
+sleep 1.5
+expect_eq "no pressure event while the container is idle" "$(grep -c '"kind":"pressure"' "$EV.psi")" 0
+# Four spinners on the VM's two CPUs: each waits for a CPU half the time.
+for _ in 1 2 3 4; do lm run -d psi -- "$HELPER" spin >/dev/null; done
+line=$(EV=$EV.psi wait_event pressure psi 20)
+expect_match "a pressure event once four spinners share two CPUs, naming the trigger" "$line" \
+        '"trigger":\{"resource":"cpu","full":false,"stall_us":"?100000"?,"window_us":"?1000000"?\}'
+expect_match "with the kernel's cpu.pressure line" "$line" '"pressure":\{"avg10":[0-9.]+'
+expect_eq "the memory trigger stays silent (no memory stall)" \
+        "$(grep '"kind":"pressure"' "$EV.psi" | grep -c '"resource":"memory"')" 0
+lm kill psi >/dev/null
+expect_rc 2 "a PSI window under 500 ms is refused (invalid argument)" lm events psi --pressure cpu:10ms/100ms
+expect_match "naming the trigger and the range" "$ERR" 'pressure trigger 1: a window of 100000 us is outside 500000..10000000'
+expect_rc 2 "a stall longer than its window is refused" lm events psi --pressure io:2s/1s
+expect_match "naming the stall and the window" "$ERR" 'a stall of 2000000 us is outside 1..1000000 \(its window\)'
+expect_rc 2 "an unknown resource is a usage error" lm events psi --pressure disk:1s/2s
+expect_rc 2 "so is --memory-above 0" lm events psi --memory-above 0
+
 # Stats under load, against the kernel's own files.
 lm create busy --cpu 0.2 >/dev/null
 lm run -d busy -- "$HELPER" spin >/dev/null
@@ -170,6 +217,6 @@ fi
 "$PY" "$(dirname "$0")/../agents/agent.py" "$SOCK" "$LOGS/pygen" "pyagent" | sed "s/^\(PASS\|FAIL\): /\1: $TD: /"
 
 kill "$SUB" 2>/dev/null
-for c in oomc e1 pz mh; do lm destroy -f "$c" >/dev/null; done
+for c in oomc e1 pz mh thr psi; do lm destroy -f "$c" >/dev/null; done
 expect_eq "nothing left" "$(lm list)" ""
 daemon_stop

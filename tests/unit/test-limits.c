@@ -88,4 +88,37 @@ static void test_format(void) {
         CHECK_STR(lmct_format_cpu(LMCT_MAX, b, sizeof b), "max");
 }
 
-TEST_MAIN(test_sizes(); test_cpu(); test_uint_cpuset(); test_format())
+static void test_durations(void) {
+        uint64_t v, stall, window;
+        const char *res;
+        int full;
+
+        CHECK(lmct_parse_duration_us("150ms", &v) == 0 && v == 150000);
+        CHECK(lmct_parse_duration_us("1s", &v) == 0 && v == 1000000);
+        CHECK(lmct_parse_duration_us("1.5s", &v) == 0 && v == 1500000);
+        CHECK(lmct_parse_duration_us("2500us", &v) == 0 && v == 2500);
+        CHECK(lmct_parse_duration_us("0.25ms", &v) == 0 && v == 250);
+        CHECK(lmct_parse_duration_us("1.5us", &v) == -EINVAL);
+        CHECK(lmct_parse_duration_us("150", &v) == -EINVAL);
+        CHECK(lmct_parse_duration_us("ms", &v) == -EINVAL);
+        CHECK(lmct_parse_duration_us("1m", &v) == -EINVAL);
+        CHECK(lmct_parse_duration_us("-1s", &v) == -EINVAL);
+        CHECK(lmct_parse_duration_us("99999999999999999999s", &v) == -ERANGE);
+        CHECK(lmct_parse_duration_us("18446744073709s", &v) == -ERANGE);
+
+        CHECK(lmct_parse_pressure("memory:150ms/1s", &res, &full, &stall, &window) == 0);
+        CHECK_STR(res, "memory");
+        CHECK(!full && stall == 150000 && window == 1000000);
+        CHECK(lmct_parse_pressure("cpu:full:50ms/500ms", &res, &full, &stall, &window) == 0);
+        CHECK_STR(res, "cpu");
+        CHECK(full && stall == 50000 && window == 500000);
+        CHECK(lmct_parse_pressure("io:some:1s/2s", &res, &full, &stall, &window) == 0 && !full);
+        CHECK(lmct_parse_pressure("disk:1s/2s", &res, &full, &stall, &window) == -EINVAL);
+        CHECK(lmct_parse_pressure("cpu:1s", &res, &full, &stall, &window) == -EINVAL);
+        CHECK(lmct_parse_pressure("cpu:half:1s/2s", &res, &full, &stall, &window) == -EINVAL);
+        CHECK(lmct_parse_pressure("cpu", &res, &full, &stall, &window) == -EINVAL);
+        CHECK(lmct_parse_pressure("cpux:1s/2s", &res, &full, &stall, &window) == -EINVAL);
+        CHECK(lmct_parse_pressure("cpu:1s/2", &res, &full, &stall, &window) == -EINVAL);
+}
+
+TEST_MAIN(test_sizes(); test_cpu(); test_uint_cpuset(); test_format(); test_durations())
