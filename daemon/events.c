@@ -586,10 +586,16 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
                 for (k = 0; k < N_PSI; k++)
                         if (pt->resource && strcmp(pt->resource, psi_resources[k]) == 0)
                                 break;
-                if (k == N_PSI)
+                if (k == N_PSI) {
+                        /* Quoted only when it is a plain word: the message stays one line. */
+                        bool word = pt->resource && *pt->resource && strlen(pt->resource) <= 32;
+                        for (const char *p = pt->resource; word && *p; p++)
+                                word = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
-                                       "pressure trigger %zu: resource \"%.32s\" is not cpu, memory or io", i + 1,
-                                       pt->resource ? pt->resource : "");
+                                       "pressure trigger %zu: resource %s%s%s is not cpu, memory or io", i + 1,
+                                       word ? "\"" : "", word ? pt->resource : "(unprintable or empty)",
+                                       word ? "\"" : "");
+                }
                 if (pt->window_us < WINDOW_MIN_US || pt->window_us > WINDOW_MAX_US)
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
                                        "pressure trigger %zu: a window of %llu us is outside %u..%u", i + 1,
