@@ -151,6 +151,17 @@ expect_match "with the kernel's cpu.pressure line" "$line" '"pressure":\{"avg10"
 expect_eq "the memory trigger stays silent (no memory stall)" \
         "$(grep '"kind":"pressure"' "$EV.psi" | grep -c '"resource":"memory"')" 0
 lm kill psi >/dev/null
+# A container destroyed under a live trigger and threshold: lmctld lets go
+# of its files (the trigger, memory.current, memory.peak).
+lm create gone >/dev/null
+check "a subscription with a trigger and a threshold on another container" \
+        sub_start "$EV.gone" gone --pressure io:100ms/1s --memory-above 1G
+fds0=$(ls "/proc/$DPID/fd" | wc -l)
+check "that container can still be destroyed" lm destroy gone
+expect_match "and its subscriber hears it" "$(EV=$EV.gone wait_event destroyed gone 10)" '"kind":"destroyed"'
+sleep 0.5
+fds1=$(ls "/proc/$DPID/fd" | wc -l)
+expect_eq "lmctld closed the trigger, memory.current and memory.peak" "$((fds0 - fds1))" 3
 expect_rc 2 "a PSI window under 500 ms is refused (invalid argument)" lm events psi --pressure cpu:10ms/100ms
 expect_match "naming the trigger and the range" "$ERR" 'pressure trigger 1: a window of 100000 us is outside 500000..10000000'
 expect_rc 2 "a stall longer than its window is refused" lm events psi --pressure io:2s/1s
