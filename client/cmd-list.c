@@ -32,22 +32,48 @@ int parse_rj(ctx *c, int argc, char **argv, bool *rec, int *ret) {
 }
 
 int cmd_list(ctx *c, int argc, char **argv) {
+        static const struct option opts[] = {
+                { "recursive", no_argument, NULL, 'r' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                { "label", required_argument, NULL, 'L' },
+                {},
+        };
+        Lmct__V1__ListRequest q = LMCT__V1__LIST_REQUEST__INIT;
         lmct_response *resp = NULL;
-        bool rec = false;
-        int i, r;
+        label_opts lo = { 0 };
+        int o, r = -1;
 
-        i = parse_rj(c, argc, argv, &rec, &r);
-        if (i < 0)
-                return r;
-        if (argc - i > 1) {
+        while (r < 0 && (o = getopt_long(argc, argv, "rjh", opts, NULL)) >= 0) {
+                if (o == 'r')
+                        q.has_recursive = q.recursive = true;
+                else if (o == 'j')
+                        c->json = true;
+                else if (o == 'L') {
+                        if ((r = label_opt(c, optarg, LABEL_SELECT, &lo)) == 0)
+                                r = -1;
+                } else {
+                        cmd_usage(c->verb);
+                        r = o == 'h' ? EXIT_OK : EXIT_USAGE;
+                }
+        }
+        if (r >= 0)
+                goto done;
+        if (argc - optind > 1) {
                 cmd_usage(c->verb);
-                return usage_error(c, "give at most one container name");
+                r = usage_error(c, "give at most one container name");
+                goto done;
         }
         if ((r = connect_daemon(c)))
-                return r;
-        r = lmct_list(c->client, i < argc ? argv[i] : "", rec, &resp);
-        if (r < 0)
-                return call_failed(c, i < argc ? argv[i] : "", r);
+                goto done;
+        q.name = optind < argc ? argv[optind] : "";
+        q.selector = lo.p;
+        q.n_selector = lo.n;
+        r = lmct_list_request(c->client, &q, &resp);
+        if (r < 0) {
+                r = call_failed(c, q.name, r);
+                goto done;
+        }
         if (c->json) {
                 struct json_object *a = json_object_new_array();
                 for (size_t k = 0; resp->list && k < resp->list->n_names; k++)
@@ -58,7 +84,10 @@ int cmd_list(ctx *c, int argc, char **argv) {
                 for (size_t k = 0; resp->list && k < resp->list->n_names; k++)
                         puts(resp->list->names[k]);
         lmct_response_free(resp);
-        return EXIT_OK;
+        r = EXIT_OK;
+done:
+        label_opts_done(&lo);
+        return r;
 }
 
 int cmd_version(ctx *c, int argc, char **argv) {

@@ -94,6 +94,13 @@ static void print_json(const Lmct__V1__ContainerInfo *info) {
         for (size_t i = 0; i < info->n_children; i++)
                 json_object_array_add(ch, json_object_new_string(info->children[i]));
         json_object_object_add(o, "children", ch);
+        if (info->n_labels) {
+                struct json_object *lb = json_object_new_object();
+                for (size_t i = 0; i < info->n_labels; i++)
+                        json_object_object_add(lb, info->labels[i]->key,
+                                               json_object_new_string(info->labels[i]->value));
+                json_object_object_add(o, "labels", lb);
+        }
         if (info->has_owner_uid) {
                 struct json_object *ow = json_object_new_object();
                 json_object_object_add(ow, "uid", json_object_new_int64(info->owner_uid));
@@ -129,6 +136,11 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
                 printf("(none)");
         for (size_t i = 0; i < info->n_children; i++)
                 printf("%s%s", i ? " " : "", info->children[i]);
+        if (info->n_labels) {
+                printf("\nlabels     ");
+                for (size_t i = 0; i < info->n_labels; i++)
+                        printf(" %s=%s", info->labels[i]->key, info->labels[i]->value);
+        }
         if (info->has_owner_uid) {
                 printf("\nowner       uid %u gid %u", info->owner_uid, info->owner_gid);
                 if (info->owner_from && strcmp(info->owner_from, info->name) != 0)

@@ -116,3 +116,42 @@ int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
 struct json_object *json_limit(unsigned long long v) {
         return v == LMCT_MAX ? json_object_new_string("max") : json_object_new_uint64(v);
 }
+
+int label_opt(ctx *c, const char *arg, enum label_mode mode, label_opts *lo) {
+        const char *eq = strchr(arg, '='), *why;
+        size_t kl = eq ? (size_t)(eq - arg) : strlen(arg);
+        bool remove = !eq && mode == LABEL_EDIT && kl > 0 && arg[kl - 1] == '-';
+        char *key;
+
+        if (!eq && mode == LABEL_SET)
+                return usage_error(c, "--label '%s': give KEY=VALUE", arg);
+        if (!eq && mode == LABEL_EDIT && !remove)
+                return usage_error(c, "--label '%s': give KEY=VALUE, or KEY- to remove the label", arg);
+        if (remove)
+                kl--;
+        if (lo->n == LMCT_LABELS_MAX || lo->n_remove == LMCT_LABELS_MAX)
+                return usage_error(c, "--label: more than %d", LMCT_LABELS_MAX);
+        key = strndup(arg, kl);
+        if (!key)
+                return usage_error(c, "out of memory");
+        lo->keys[lo->n_keys++] = key;
+        why = lmct_label_problem(key, eq ? eq + 1 : NULL);
+        if (why)
+                return usage_error(c, "--label '%s': %s", arg, why);
+        if (remove) {
+                lo->remove[lo->n_remove++] = key;
+                return 0;
+        }
+        lmct__v1__label__init(&lo->l[lo->n]);
+        lo->l[lo->n].key = key;
+        lo->l[lo->n].value = eq ? (char *)eq + 1 : NULL;
+        lo->p[lo->n] = &lo->l[lo->n];
+        lo->n++;
+        return 0;
+}
+
+void label_opts_done(label_opts *lo) {
+        for (size_t i = 0; i < lo->n_keys; i++)
+                free(lo->keys[i]);
+        lo->n_keys = 0;
+}

@@ -8,10 +8,13 @@
 
 /* The verbs, in the order --help lists them: this table is the help text. */
 static const cmd commands[] = {
-        { "create", "NAME [-p] [--owner UID[:GID]] [LIMITS]", "create a container (-p: and its missing parents)", cmd_create },
-        { "update", "NAME LIMITS", "change some limits of a container (max removes one)", cmd_update },
+        { "create", "NAME [-p] [--owner UID[:GID]] [--label KEY=VALUE]... [LIMITS]",
+          "create a container (-p: and its missing parents)", cmd_create },
+        { "update", "NAME [LIMITS] [--label KEY=VALUE | --label KEY-]...",
+          "change some limits (max removes one) or labels (KEY- removes one) of a container", cmd_update },
         { "destroy", "NAME [-r] [-f]", "remove a container (-r: with subcontainers, -f: killing processes)", cmd_destroy },
-        { "list", "[NAME] [-r]", "list subcontainers (-r: the whole subtree)", cmd_list },
+        { "list", "[NAME] [-r] [--label KEY[=VALUE]]...",
+          "list subcontainers (-r: the whole subtree; --label: only those carrying it)", cmd_list },
         { "show", "NAME", "configured and effective limits, usage now", cmd_show },
         { "ps", "NAME [-r]", "processes in a container (-r: and below)", cmd_ps },
         { "enter", "NAME PID...", "move running processes into a container", cmd_enter },

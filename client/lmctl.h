@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lmct.h"
+#include "lmct-name.h"
 #include "util.h"
 
 /* Exit statuses (documented in lmctl --help and the README). */
@@ -67,6 +68,25 @@ extern const struct option limit_options[];
 /* Copies the limit options and their terminator into TO (ROOM entries). */
 size_t limit_options_copy(struct option *to, size_t room);
 #define LIMIT_OPT_BASE 1000
+
+/* --label values collected from the command line. */
+typedef struct label_opts {
+        Lmct__V1__Label l[LMCT_LABELS_MAX], *p[LMCT_LABELS_MAX];
+        size_t n;
+        char *remove[LMCT_LABELS_MAX];
+        size_t n_remove;
+        char *keys[2 * LMCT_LABELS_MAX]; /* copies, freed by label_opts_done */
+        size_t n_keys;
+} label_opts;
+enum label_mode {
+        LABEL_SET,    /* create: KEY=VALUE */
+        LABEL_EDIT,   /* update: KEY=VALUE, or KEY- to remove */
+        LABEL_SELECT, /* list: KEY=VALUE, or KEY for any value */
+};
+/* Adds one --label ARG to LO. Returns 0, or prints a usage error and
+ * returns EXIT_USAGE. */
+int label_opt(ctx *c, const char *arg, enum label_mode mode, label_opts *lo);
+void label_opts_done(label_opts *lo);
 
 /* JSON output of a value that may be "max". */
 struct json_object *json_limit(unsigned long long v);

@@ -8,6 +8,7 @@
 #include "lmct-client.h"
 #include "climits.h"
 #include "events.h"
+#include "labels.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "runs.h"
@@ -189,7 +190,9 @@ static int h_version(manager *m, const Lmct__V1__Request *req, call *cl, status 
         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "empty " #field " request")
 
 static int h_create(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        char labels[LABELS_TEXT_MAX] = "";
         owner_spec o;
+        int r;
 
         NEED(create);
         if (req->create->has_owner_uid || req->create->has_owner_gid) {
@@ -204,14 +207,24 @@ static int h_create(manager *m, const Lmct__V1__Request *req, call *cl, status *
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "owner %u:%u is not a user",
                                        o.uid, o.gid);
         }
+        if (req->create->n_labels) {
+                label_change lc = { .set = req->create->labels, .n_set = req->create->n_labels };
+                r = labels_edit("", &lc, labels, sizeof labels, st);
+                if (r < 0)
+                        return r;
+        }
         return manager_create(m, req->create->name, req->create->limits, req->create->parents,
-                              req->create->has_owner_uid ? &o : NULL, st);
+                              req->create->has_owner_uid ? &o : NULL, labels, st);
 }
 
 static int h_update(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        label_change lc;
+
         (void)cl;
         NEED(update);
-        return manager_update(m, req->update->name, req->update->limits, st);
+        lc = (label_change){ req->update->labels, req->update->n_labels, req->update->remove_labels,
+                             req->update->n_remove_labels };
+        return manager_update(m, req->update->name, req->update->limits, &lc, st);
 }
 
 static int h_destroy(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
@@ -228,8 +241,11 @@ static int h_list(manager *m, const Lmct__V1__Request *req, call *cl, status *st
         int r;
 
         NEED(list);
+        r = labels_check_selector(req->list->selector, req->list->n_selector, st);
+        if (r < 0)
+                return r;
         r = manager_list(m, req->list->name, req->list->recursive, cl->who->uid != 0 ? visible_to : NULL,
-                         (void *)cl, &cl->resp->list, st);
+                         (void *)cl, req->list->selector, req->list->n_selector, &cl->resp->list, st);
         if (r < 0)
                 return r;
         cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_LIST;

@@ -10,12 +10,13 @@
 #include "log.h"
 #include "util.h"
 
-#define INTENT_MAX 4096
+#define INTENT_MAX 8192
 
 static const char *const xattr_names[] = { "trusted.lmct.intent", "user.lmct.intent" };
 static const char *const owner_names[] = { "trusted.lmct.owner", "user.lmct.owner" };
+static const char *const label_names[] = { "trusted.lmct.labels", "user.lmct.labels" };
 
-int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old) {
+int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old, const char *old_labels) {
         char buf[INTENT_MAX];
         int n;
 
@@ -31,6 +32,16 @@ int journal_begin(manager *m, const char *verb, const char *name, const limit_pl
                 /* First line only: io.weight's per-device lines are not lmct's. */
                 n += snprintf(buf + n, sizeof buf - (size_t)n, "%s=%.*s\n", old->w[i].file, (int)strcspn(v, "\n"),
                               v);
+        }
+        if (old_labels && n < (int)sizeof buf) {
+                /* One line: the labels' newlines become tabs (no label holds one). */
+                n += snprintf(buf + n, sizeof buf - (size_t)n, "labels=");
+                for (const char *p = old_labels; *p && n < (int)sizeof buf - 1; p++)
+                        buf[n++] = *p == '\n' ? '\t' : *p;
+                if (n < (int)sizeof buf - 1)
+                        buf[n++] = '\n';
+                else
+                        n = (int)sizeof buf;
         }
         if (n >= (int)sizeof buf)
                 return -E2BIG;
@@ -74,7 +85,8 @@ static int remove_tree(manager *m, const char *name) {
         return r;
 }
 
-static int resolve(manager *m, char *rec) {
+/* A record found in xattr_names[NS]: the labels are in label_names[NS]. */
+static int resolve(manager *m, char *rec, size_t ns) {
         char *nl = strchr(rec, '\n'), *name, *line;
         int r;
 
@@ -106,6 +118,17 @@ static int resolve(manager *m, char *rec) {
                         if (!end || !eq || eq > end)
                                 return -EBADMSG;
                         *end = *eq = '\0';
+                        if (strcmp(line, "labels") == 0) {
+                                for (char *p = eq + 1; *p; p++)
+                                        if (*p == '\t')
+                                                *p = '\n';
+                                r = eq[1] ? fsetxattr(fd, label_names[ns], eq + 1, strlen(eq + 1), 0)
+                                          : fremovexattr(fd, label_names[ns]);
+                                if (r < 0 && errno != ENODATA)
+                                        log_error("%s: cannot restore its labels: %m", name);
+                                line = end + 1;
+                                continue;
+                        }
                         if (!limit_file(line))
                                 return -EBADMSG;
                         r = cg_write(fd, line, eq[1] ? eq + 1 : "\n");
@@ -128,7 +151,7 @@ void journal_recover(manager *m) {
                 if (n < 0)
                         continue;
                 rec[n] = '\0';
-                r = resolve(m, rec);
+                r = resolve(m, rec, i);
                 if (r == -EBADMSG)
                         log_error("ignoring a malformed intent record in %s", xattr_names[i]);
                 /* Otherwise a failure was logged; what is left is adopted as it is. */
@@ -140,6 +163,7 @@ void journal_recover(manager *m) {
                         (void)fremovexattr(m->rootfd, xattr_names[i]);
                         m->intent_xattr = xattr_names[i];
                         m->owner_xattr = owner_names[i];
+                        m->labels_xattr = label_names[i];
                         return;
                 }
         log_warning("%s takes no extended attributes (%m): a crash in the middle of a create, update or "

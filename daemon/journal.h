@@ -12,7 +12,8 @@
  *                      removed with everything below it (the request was
  *                      never answered OK, so it never happened)
  *   update NAME        followed by "file=old value" lines: the old values
- *                      are written back (likewise undone)
+ *                      are written back (likewise undone); a "labels=" line
+ *                      holds the old labels, newlines as tabs
  *   destroy NAME       the removal is finished (an rmdir cannot be undone)
  *
  * Single-syscall operations (mkdir of one directory without limits, a
@@ -22,10 +23,11 @@
 #include "climits.h"
 #include "manager.h"
 
-/* Records the intent: 0, or a negative errno if it cannot be recorded (the
+/* Records the intent (with OLD's saved values and OLD_LABELS, the labels to
+ * put back, when not NULL): 0, or a negative errno if it cannot be recorded (the
  * operation is then refused). A no-op where the root's cgroupfs takes no
  * extended attributes at all (logged once at start). */
-int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old);
+int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old, const char *old_labels);
 void journal_end(manager *m);
 
 /* Resolves a record left by a previous daemon, before the tree is read,

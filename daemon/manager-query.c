@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "climits.h"
+#include "labels.h"
 #include "lmct-limits.h"
 #include "lmct-name.h"
 #include "util.h"
@@ -65,8 +66,23 @@ static int list_below(const node *n, char *path, size_t len, bool recursive, nod
         return 0;
 }
 
+/* Keeps the names in OUT whose containers carry every label of SEL. */
+static void filter_labels(manager *m, strv *out, Lmct__V1__Label *const *sel, size_t n_sel) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < out->n; i++) {
+                char text[LABELS_TEXT_MAX];
+                _cleanup_close_ int fd = cg_open(m->rootfd, out->v[i]);
+                if (fd >= 0 && labels_read(m, fd, text, sizeof text) == 0 && labels_match(text, sel, n_sel))
+                        out->v[kept++] = out->v[i];
+                else
+                        free(out->v[i]);
+        }
+        out->n = kept;
+}
+
 int manager_list(manager *m, const char *name, bool recursive, node_filter visible, void *ud,
-                 Lmct__V1__ListResult **ret, status *st) {
+                 Lmct__V1__Label *const *sel, size_t n_sel, Lmct__V1__ListResult **ret, status *st) {
         char path[LMCT_NAME_MAX + 2];
         Lmct__V1__ListResult *res;
         strv out = { 0 };
@@ -80,6 +96,8 @@ int manager_list(manager *m, const char *name, bool recursive, node_filter visib
         if (visible && visible(n, ud))
                 visible = NULL; /* all of it */
         r = list_below(n, path, strlen(path), recursive, visible, ud, &out);
+        if (r >= 0 && n_sel)
+                filter_labels(m, &out, sel, n_sel);
         if (r < 0 || !(res = malloc(sizeof *res))) {
                 strv_done(&out);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
@@ -189,6 +207,11 @@ int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, st
                 r = effective_limits(m, n, info->configured, fd, &info->effective);
         if (r >= 0)
                 r = read_usage(fd, info->usage);
+        if (r >= 0) {
+                char text[LABELS_TEXT_MAX];
+                if (labels_read(m, fd, text, sizeof text) == 0)
+                        r = labels_to_proto(text, &info->labels, &info->n_labels);
+        }
         if (r >= 0 && n->last_run) {
                 Lmct__V1__RunResult *rr = malloc(sizeof *rr);
                 if (!rr)

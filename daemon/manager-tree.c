@@ -11,6 +11,7 @@
 #include "climits.h"
 #include "events.h"
 #include "journal.h"
+#include "labels.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "util.h"
@@ -57,7 +58,7 @@ static void set_bounds(node *n, const Lmct__V1__Limits *l) {
 }
 
 int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
-                   status *st) {
+                   const char *labels, status *st) {
         char buf[LMCT_NAME_MAX + 1];
         _cleanup_close_ int owned = -1, fd = -1;
         int basefd, parentfd;
@@ -96,6 +97,11 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
         if (owner && !m->owner_xattr)
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
                                "cannot keep an owner: %s takes no extended attributes", m->root_path);
+        if (labels && !*labels)
+                labels = NULL;
+        if (labels && !m->labels_xattr)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
+                               "cannot keep labels: %s takes no extended attributes", m->root_path);
         r = ensure_controllers(m, deepest, plan.mask, st);
         if (r < 0)
                 return r;
@@ -104,10 +110,10 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                 return basefd;
         /* More than one syscall: record the first new directory, so that a
          * restart after a crash midway removes what was made. */
-        journaled = plan.n > 0 || first_new != last || owner;
+        journaled = plan.n > 0 || first_new != last || owner || labels;
         if (journaled) {
                 snprintf(buf, sizeof buf, "%.*s", (int)(first_new - norm + strcspn(first_new, "/")), norm);
-                r = journal_begin(m, "create", buf, NULL);
+                r = journal_begin(m, "create", buf, NULL, NULL);
                 if (r < 0)
                         return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to create %s: %s",
                                        norm, strerror(-r));
@@ -142,7 +148,7 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                         goto rollback;
                 }
                 p += len;
-                if (!*p && plan.n == 0 && !owner)
+                if (!*p && plan.n == 0 && !owner && !labels)
                         break; /* nothing to write: no need to open it */
                 child = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (child < 0) {
@@ -173,6 +179,14 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
                 int k = snprintf(v, sizeof v, "%u:%u", owner->uid, owner->gid);
                 if (fsetxattr(fd, m->owner_xattr, v, (size_t)k, 0) < 0) {
                         r = st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot record the owner of %s: %m", norm);
+                        goto rollback;
+                }
+        }
+        if (labels) {
+                r = labels_write(m, fd, labels);
+                if (r < 0) {
+                        st_fail(st, st_code_from_errno(r), r, "cannot record the labels of %s: %s", norm,
+                                strerror(-r));
                         goto rollback;
                 }
         }
@@ -236,34 +250,55 @@ rollback: {
         return r;
 }
 
-int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, status *st) {
+int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, const label_change *lc, status *st) {
+        char buf[LMCT_NAME_MAX + 1], old_labels[LABELS_TEXT_MAX], new_labels[LABELS_TEXT_MAX];
+        bool relabel = lc && (lc->n_set || lc->n_remove), journaled;
         _cleanup_close_ int fd = -1;
         limit_plan plan;
-        char buf[LMCT_NAME_MAX + 1];
         node *n;
         int r;
 
         fd = open_container(m, name, false, st, &n, buf, sizeof buf);
         if (fd < 0)
                 return fd;
+        if (relabel) {
+                if (!m->labels_xattr)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
+                                       "cannot keep labels: %s takes no extended attributes", m->root_path);
+                r = labels_read(m, fd, old_labels, sizeof old_labels);
+                if (r < 0)
+                        return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot read the labels of %s: %s", buf,
+                                       strerror(-r));
+                r = labels_edit(old_labels, lc, new_labels, sizeof new_labels, st);
+                if (r < 0)
+                        return r;
+        }
         r = climits_plan(l, fd, &plan, st);
         if (r < 0)
                 return r;
-        if (plan.n == 0)
-                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no limit given");
+        if (plan.n == 0 && !relabel)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no limit or label given");
         r = ensure_controllers(m, n->parent, plan.mask, st);
         if (r < 0)
                 return r;
-        if (plan.n > 1) {
-                /* Several files: all or none, across a crash too. */
+        /* Several files, or limits and labels: all or none, across a crash too. */
+        journaled = plan.n > 1 || (plan.n > 0 && relabel);
+        if (journaled) {
                 climits_save(&plan, fd);
-                r = journal_begin(m, "update", buf, &plan);
+                r = journal_begin(m, "update", buf, &plan, relabel ? old_labels : NULL);
                 if (r < 0)
                         return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to update %s: %s",
                                        buf, strerror(-r));
         }
-        r = climits_apply(&plan, fd, plan.n > 1, st);
-        if (plan.n > 1)
+        /* The labels first: one syscall, and if it fails nothing has changed. */
+        if (relabel && (r = labels_write(m, fd, new_labels)) < 0)
+                st_fail(st, st_code_from_errno(r), r, "cannot record the labels of %s: %s", buf, strerror(-r));
+        else if (plan.n > 0) {
+                r = climits_apply(&plan, fd, plan.n > 1, st);
+                if (r < 0 && relabel && labels_write(m, fd, old_labels) < 0)
+                        log_error("%s: cannot put its labels back after a failed update", buf);
+        }
+        if (journaled)
                 journal_end(m);
         if (r < 0)
                 return r;
@@ -284,7 +319,7 @@ static int remove_node(manager *m, node *n, status *st) {
         if (pfd < 0)
                 return pfd;
         /* A restart after a crash midway finishes the removal. */
-        r = journal_begin(m, "destroy", path, NULL);
+        r = journal_begin(m, "destroy", path, NULL, NULL);
         if (r < 0)
                 return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to destroy %s: %s", path,
                                strerror(-r));

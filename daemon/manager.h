@@ -33,6 +33,7 @@ typedef struct manager {
         char *log_dir;         /* detached output when no journal runs */
         const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */
         const char *owner_xattr;  /* where a container's owner is kept, NULL if nowhere */
+        const char *labels_xattr; /* where its labels are kept (labels.h), NULL if nowhere */
         struct events *events;    /* subscribers to the event stream (events.h) */
 } manager;
 
@@ -49,18 +50,24 @@ typedef struct owner_spec {
         unsigned uid, gid;
 } owner_spec;
 
-/* OWNER may be NULL. */
+struct label_change;
+
+/* OWNER may be NULL; LABELS is the container's labels as text (labels.h),
+ * NULL or "" for none. */
 int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
+                   const char *labels, status *st);
+/* LC: a change to the labels, or NULL. */
+int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, const struct label_change *lc,
                    status *st);
-int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, status *st);
 int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st,
                     op_done_fn done, void *userdata);
 /* Whether a caller may see N (and so everything below it). */
 typedef bool (*node_filter)(const node *n, void *userdata);
 /* VISIBLE may be NULL: everything is. Otherwise a container it refuses is
- * left out, and the visible subtrees below it are listed instead. */
+ * left out, and the visible subtrees below it are listed instead. With
+ * N_SEL selectors, only the containers that carry every label of SEL. */
 int manager_list(manager *m, const char *name, bool recursive, node_filter visible, void *ud,
-                 Lmct__V1__ListResult **ret, status *st);
+                 Lmct__V1__Label *const *sel, size_t n_sel, Lmct__V1__ListResult **ret, status *st);
 int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, status *st);
 int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult **ret, status *st);
 /* What a process must be for a caller to move it (NULL: anything). */

@@ -424,18 +424,18 @@ int runs_start(manager *m, conn *c, uint64_t id, const Lmct__V1__RunRequest *rq,
                 goto out;
         }
         if (!exists) {
-                r = manager_create(m, name, bundle ? oci_limits(bundle) : rq->limits, false, NULL, st);
+                r = manager_create(m, name, bundle ? oci_limits(bundle) : rq->limits, false, NULL, NULL, st);
                 if (r < 0)
                         goto out;
                 created = true;
         } else if (bundle && climits_any(oci_limits(bundle))) {
-                r = manager_update(m, name, oci_limits(bundle), st);
+                r = manager_update(m, name, oci_limits(bundle), NULL, st);
                 if (r < 0)
                         goto out;
         }
         /* Limits on the command line come last: they win. */
         if ((exists || bundle) && climits_any(rq->limits)) {
-                r = manager_update(m, name, rq->limits, st);
+                r = manager_update(m, name, rq->limits, NULL, st);
                 if (r < 0)
                         goto fail_created;
         }

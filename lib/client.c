@@ -353,6 +353,30 @@ int lmct_update(lmct_client *c, const char *name, const lmct_limits *limits) {
         return lmct_call(c, &req, NULL);
 }
 
+int lmct_create_request(lmct_client *c, const Lmct__V1__CreateRequest *create) {
+        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
+
+        req.verb_case = LMCT__V1__REQUEST__VERB_CREATE;
+        req.create = (Lmct__V1__CreateRequest *)create;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_update_request(lmct_client *c, const Lmct__V1__UpdateRequest *update) {
+        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
+
+        req.verb_case = LMCT__V1__REQUEST__VERB_UPDATE;
+        req.update = (Lmct__V1__UpdateRequest *)update;
+        return lmct_call(c, &req, NULL);
+}
+
+int lmct_list_request(lmct_client *c, const Lmct__V1__ListRequest *list, lmct_response **ret) {
+        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
+
+        req.verb_case = LMCT__V1__REQUEST__VERB_LIST;
+        req.list = (Lmct__V1__ListRequest *)list;
+        return lmct_call(c, &req, ret);
+}
+
 int lmct_destroy(lmct_client *c, const char *name, bool recursive, bool force) {
         REQUEST(req, DESTROY, destroy, Lmct__V1__DestroyRequest, LMCT__V1__DESTROY_REQUEST__INIT);
         req_v.name = (char *)name;

@@ -63,6 +63,11 @@ int lmct_create(lmct_client *c, const char *name, const lmct_limits *limits, boo
 int lmct_create_owned(lmct_client *c, const char *name, const lmct_limits *limits, bool parents,
                       const uint32_t *owner_uid, const uint32_t *owner_gid);
 int lmct_update(lmct_client *c, const char *name, const lmct_limits *limits);
+/* create, update and list with every field of their requests (labels,
+ * list selectors). */
+int lmct_create_request(lmct_client *c, const Lmct__V1__CreateRequest *create);
+int lmct_update_request(lmct_client *c, const Lmct__V1__UpdateRequest *update);
+int lmct_list_request(lmct_client *c, const Lmct__V1__ListRequest *list, lmct_response **ret);
 int lmct_destroy(lmct_client *c, const char *name, bool recursive, bool force);
 int lmct_list(lmct_client *c, const char *name, bool recursive, lmct_response **ret);
 int lmct_show(lmct_client *c, const char *name, lmct_response **ret);

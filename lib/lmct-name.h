@@ -25,3 +25,16 @@ int lmct_name_check(const char *name, size_t len, unsigned max_depth, int allow_
 
 /* Pointer into NAME at its last component (NAME itself if it has one). */
 const char *lmct_name_last(const char *name);
+
+/* Labels (see Label in lmct.proto): a key is 1 to LMCT_LABEL_KEY_MAX
+ * characters of letters, digits and . _ / -, beginning and ending with a
+ * letter or digit; a value is up to LMCT_LABEL_VALUE_MAX bytes without
+ * control characters. */
+#define LMCT_LABEL_KEY_MAX 128
+#define LMCT_LABEL_VALUE_MAX 255
+#define LMCT_LABELS_MAX 32
+#define LMCT_LABELS_BYTES_MAX 4096
+
+/* NULL when KEY (and VALUE, unless NULL) make a valid label; otherwise
+ * why not, as a static sentence ("a label key must ..."). */
+const char *lmct_label_problem(const char *key, const char *value);

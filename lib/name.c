@@ -86,3 +86,26 @@ const char *lmct_name_last(const char *name) {
         const char *p = strrchr(name, '/');
         return p ? p + 1 : name;
 }
+
+const char *lmct_label_problem(const char *key, const char *value) {
+        size_t k;
+
+        if (!key || !*key)
+                return "a label key must not be empty";
+        k = strlen(key);
+        if (k > LMCT_LABEL_KEY_MAX)
+                return "a label key must be at most 128 characters";
+        for (size_t i = 0; i < k; i++)
+                if (!is_alnum((unsigned char)key[i]) && !strchr("._/-", key[i]))
+                        return "a label key takes only letters, digits and . _ / -";
+        if (!is_alnum((unsigned char)key[0]) || !is_alnum((unsigned char)key[k - 1]))
+                return "a label key must begin and end with a letter or digit";
+        if (!value)
+                return NULL;
+        if (strlen(value) > LMCT_LABEL_VALUE_MAX)
+                return "a label value must be at most 255 bytes";
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return "a label value must not hold control characters";
+        return NULL;
+}

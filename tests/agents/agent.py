@@ -102,8 +102,11 @@ result(ok(resp) and resp.version.protocol == 1, "version: protocol 1 from %s" % 
 top = prefix
 resp = c.call(pb.Request(create=pb.CreateRequest(name=top, limits=pb.Limits(memory_max=256 << 20, pids_max=100))))
 result(ok(resp), "create %s with memory 256M and pids 100" % top, resp.status.message)
-resp = c.call(pb.Request(create=pb.CreateRequest(name=top + "/job", limits=pb.Limits(cpu_millis=500))))
-result(ok(resp), "create %s/job with half a CPU" % top, resp.status.message)
+resp = c.call(pb.Request(create=pb.CreateRequest(name=top + "/job", limits=pb.Limits(cpu_millis=500),
+                                                  labels=[pb.Label(key="job", value="etl-42")])))
+result(ok(resp), "create %s/job with half a CPU and a label" % top, resp.status.message)
+resp = c.call(pb.Request(list=pb.ListRequest(name=top, recursive=True, selector=[pb.Label(key="job", value="etl-42")])))
+result(ok(resp) and list(resp.list.names) == [top + "/job"], "list by label finds it", str(resp.list.names))
 resp = c.call(pb.Request(create=pb.CreateRequest(name=top + "/job")))
 result(resp.status.code == pb.ALREADY_EXISTS, "a second create gets ALREADY_EXISTS", pb.Code.Name(resp.status.code))
 resp = c.call(pb.Request(update=pb.UpdateRequest(name=top + "/job", limits=pb.Limits(pids_max=20))))
@@ -112,6 +115,16 @@ resp = c.call(pb.Request(show=pb.ShowRequest(name=top + "/job")))
 result(ok(resp) and resp.show.configured.pids_max == 20 and resp.show.effective.memory_max == 256 << 20,
        "show: pids 20 configured, memory 256M in effect from the parent",
        str(resp.show.configured) + str(resp.show.effective))
+result([(l.key, l.value) for l in resp.show.labels] == [("job", "etl-42")], "show: the label", str(resp.show.labels))
+
+# A memory threshold and a PSI trigger, accepted on a subscription.
+th = Conn(sock_path)
+sub = th.call(pb.Request(events=pb.EventsRequest(name=top + "/job", memory_above=1 << 30,
+                                                 pressure=[pb.PressureTrigger(resource="io", stall_us=500000,
+                                                                              window_us=2000000)])))
+result(ok(sub) and sub.event.kind == "subscribed", "events with --memory-above and a PSI trigger: subscribed",
+       sub.status.message)
+th.s.close()
 
 # Events, on a connection of their own.
 ev = Conn(sock_path)

@@ -122,6 +122,20 @@ int main(int argc, char **argv) {
                 v_.n_pressure = 2;
                 v_.pressure = tp;
         });
+        {
+                static Lmct__V1__Label a = LMCT__V1__LABEL__INIT, b = LMCT__V1__LABEL__INIT, *ab[] = { &a, &b };
+                static char *rm[] = { "team" };
+                a.key = "team";
+                a.value = "infra";
+                b.key = "scheduler.example.com/job";
+                b.value = "etl-42";
+                REQ(CREATE, create, Lmct__V1__CreateRequest, LMCT__V1__CREATE_REQUEST__INIT, "create-labels",
+                    v_.name = "l"; v_.n_labels = 2; v_.labels = ab);
+                REQ(UPDATE, update, Lmct__V1__UpdateRequest, LMCT__V1__UPDATE_REQUEST__INIT, "update-labels",
+                    v_.name = "l"; v_.n_labels = 1; v_.labels = ab + 1; v_.n_remove_labels = 1; v_.remove_labels = rm);
+                REQ(LIST, list, Lmct__V1__ListRequest, LMCT__V1__LIST_REQUEST__INIT, "list-selector",
+                    v_.name = "/"; v_.has_recursive = v_.recursive = 1; v_.n_selector = 2; v_.selector = ab);
+        }
         REQ(CREATE, create, Lmct__V1__CreateRequest, LMCT__V1__CREATE_REQUEST__INIT, "create-owned",
             v_.name = "team1"; v_.has_owner_uid = 1; v_.owner_uid = 1000; v_.limits = &l);
 

@@ -425,6 +425,8 @@ static void test_hostile_table(void) {
         static Lmct__V1__StatsRequest sa;
         static Lmct__V1__EventsRequest ev;
         static Lmct__V1__PressureTrigger pt[7], *ptp[7];
+        static Lmct__V1__Label lb[34], *lbp[34];
+        static char lbkeys[34][8], *rm[] = { "k0" };
         static Lmct__V1__Limits l;
         struct row {
                 const char *what;
@@ -460,6 +462,38 @@ static void test_hostile_table(void) {
                     CREATE("wire"); q->create->has_owner_gid = 1; q->create->owner_gid = 5),
                 ROW("update of a container that does not exist", 0, 5, "does not exist",
                     q->verb_case = LMCT__V1__REQUEST__VERB_UPDATE; q->update = &ur; q->update->name = "nothere"),
+#define LABELS(n) lbp[0] = &lb[0]; q->create->labels = lbp; q->create->n_labels = (n)
+                ROW("create label key \"\"", 0, 3, "label 1: a label key must not be empty",
+                    CREATE("wire"); LABELS(1); lb[0].key = ""),
+                ROW("create label key \"a b\"", 0, 3, "label 1: a label key takes only",
+                    CREATE("wire"); LABELS(1); lb[0].key = "a b"),
+                ROW("create label key \"-a\"", 0, 3, "must begin and end with a letter or digit",
+                    CREATE("wire"); LABELS(1); lb[0].key = "-a"),
+                ROW("create label key of 129 characters", 0, 3, "at most 128 characters",
+                    CREATE("wire"); LABELS(1); lb[0].key = big + sizeof big - 130),
+                ROW("create label value with a newline", 0, 3, "must not hold control characters",
+                    CREATE("wire"); LABELS(1); lb[0].value = "a\nb"),
+                ROW("create label value of 256 bytes", 0, 3, "at most 255 bytes",
+                    CREATE("wire"); LABELS(1); lb[0].value = big + sizeof big - 257),
+                ROW("create with 33 labels", 0, 3, "at most 32 on one container", CREATE("wire"); LABELS(33)),
+                ROW("create with a label key twice", 0, 3, "label key \"k0\" is given twice",
+                    CREATE("wire"); LABELS(2); lb[1].key = "k0"),
+                ROW("create with 32 labels of 200 bytes", 0, 3, "at most 4096 on one container",
+                    CREATE("wire"); LABELS(32); for (int k = 0; k < 32; k++) lb[k].value = big + sizeof big - 201),
+                ROW("update setting and removing one label", 0, 3, "both set and removed",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_UPDATE; q->update = &ur; ur.name = "keep";
+                    ur.labels = lbp; ur.n_labels = 1; ur.remove_labels = rm; ur.n_remove_labels = 1),
+                ROW("update removing a label key \"a\\tb\"", 0, 3, "label to remove 1: a label key takes only",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_UPDATE; q->update = &ur; ur.name = "keep";
+                    rm[0] = "a\tb"; ur.remove_labels = rm; ur.n_remove_labels = 1),
+                ROW("update with nothing to change", 0, 3, "no limit or label given",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_UPDATE; q->update = &ur; ur.name = "keep"),
+                ROW("list selector key \"=\"", 0, 3, "selector 1: a label key takes only",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_LIST; q->list = &lr; lr.selector = lbp;
+                    lr.n_selector = 1; lb[0].key = "="),
+                ROW("list with 33 selectors", 0, 3, "33 selectors: at most 32",
+                    q->verb_case = LMCT__V1__REQUEST__VERB_LIST; q->list = &lr; lr.selector = lbp; lr.n_selector = 33),
+#undef LABELS
                 ROW("destroy name \"/\" (the root)", 0, 3, "invalid name",
                     q->verb_case = LMCT__V1__REQUEST__VERB_DESTROY; q->destroy = &dr; q->destroy->name = "/"),
                 ROW("show name \"/../x\"", 0, 3, "invalid name",
@@ -548,6 +582,15 @@ static void test_hostile_table(void) {
                 lmct__v1__destroy_request__init(&dr);
                 lmct__v1__show_request__init(&sr);
                 lmct__v1__list_request__init(&lr);
+                rm[0] = "k0";
+                for (size_t k = 0; k < 34; k++) {
+                        /* Valid and distinct unless a row spoils one. */
+                        lmct__v1__label__init(&lb[k]);
+                        snprintf(lbkeys[k], sizeof lbkeys[k], "k%zu", k);
+                        lb[k].key = lbkeys[k];
+                        lb[k].value = "v";
+                        lbp[k] = &lb[k];
+                }
                 lmct__v1__enter_request__init(&er);
                 lmct__v1__kill_request__init(&kr);
                 lmct__v1__detect_request__init(&dt);

@@ -73,4 +73,31 @@ static void test_messages(void) {
         CHECK_STR(lmct_name_last("c"), "c");
 }
 
-TEST_MAIN(test_valid(); test_invalid(); test_messages())
+static void test_labels(void) {
+        char k129[130], v256[257];
+
+        memset(k129, 'k', sizeof k129 - 1);
+        k129[sizeof k129 - 1] = '\0';
+        memset(v256, 'v', sizeof v256 - 1);
+        v256[sizeof v256 - 1] = '\0';
+        CHECK(lmct_label_problem("team", "infra") == NULL);
+        CHECK(lmct_label_problem("example.com/role", "web server") == NULL);
+        CHECK(lmct_label_problem("a", "") == NULL);
+        CHECK(lmct_label_problem("a-b_c.d", NULL) == NULL);
+        CHECK(lmct_label_problem("k", "caf\xc3\xa9") == NULL);
+        CHECK(lmct_label_problem(k129 + 1, v256 + 1) == NULL);
+        CHECK(lmct_label_problem(k129, "v") != NULL);
+        CHECK(lmct_label_problem("k", v256) != NULL);
+        CHECK(lmct_label_problem("", "v") != NULL);
+        CHECK(lmct_label_problem(NULL, "v") != NULL);
+        CHECK(lmct_label_problem("-k", "v") != NULL);
+        CHECK(lmct_label_problem("k-", "v") != NULL);
+        CHECK(lmct_label_problem("k=v", NULL) != NULL);
+        CHECK(lmct_label_problem("a b", "v") != NULL);
+        CHECK(lmct_label_problem("k", "a\nb") != NULL);
+        CHECK(lmct_label_problem("k", "a\tb") != NULL);
+        CHECK(lmct_label_problem("k", "a\x7f") != NULL);
+        CHECK_STR(lmct_label_problem("k", "a\nb"), "a label value must not hold control characters");
+}
+
+TEST_MAIN(test_valid(); test_invalid(); test_messages(); test_labels())
