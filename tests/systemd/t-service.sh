@@ -24,12 +24,12 @@ wait_prop() {
         done
         return 1
 }
-# What must survive every restart: the tree, the limits, the processes
-# (by pid, in their cgroups) and the keeper.
+# What must survive every restart: the tree, the limits, the labels, the
+# processes (by pid, in their cgroups) and the keeper.
 state() {
         $L list -r
         for c in containerA containerA/sub1 b; do
-                $L show "$c" | sed -n '/^LIMIT/,/^USAGE/p'
+                $L show "$c" | sed -n '/^labels/p; /^LIMIT/,/^USAGE/p'
                 echo "$c: $(cat "$SCOPE/$c/_self/cgroup.procs" 2>/dev/null | sort | tr '\n' ' ')"
         done
         echo "keeper: $(cat "$SCOPE/_keeper/cgroup.procs")"
@@ -65,7 +65,7 @@ expect_eq "and lmctld never made a cgroup below its service" \
 
 # Containers with limits and running processes.
 check "create containerA with limits" $L create containerA --cpu 2 --memory 256M
-check "create containerA/sub1 with limits" $L create containerA/sub1 --cpu 1 --pids 50
+check "create containerA/sub1 with limits and labels" $L create containerA/sub1 --cpu 1 --pids 50 --label job=web --label team=infra
 check "create b" $L create b --memory-high 100M
 sleep 100000 & SP=$!
 BG_PIDS+=("$SP")
@@ -76,6 +76,7 @@ expect_eq "the controllers the limits need reach the scope" \
 before=$(state)
 expect_match "the state to keep has the entered process" "$before" "^containerA/sub1: [0-9]+ $"
 expect_match "and the detached command" "$before" "^b: [0-9]+ $"
+expect_match "and the labels" "$before" "^labels      job=web team=infra$"
 
 # systemctl status shows what lmctld says.
 wait_prop StatusText 10 "3 containers managed, 0 clients connected"
