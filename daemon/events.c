@@ -615,6 +615,10 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
         n = tree_lookup(e->m->root, s->name, NULL, NULL);
         if (!n)
                 return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "%s does not exist", shown);
+        /* A threshold needs the container's memory accounted: turned on
+         * down to it, as for a limit, with no limit set. */
+        if (req->has_memory_above && n->parent && (r = ensure_controllers(e->m, n->parent, CG_MASK(CG_MEMORY), st)) < 0)
+                return r;
         dirfd = node_fd(e->m, n, st, &owned);
         if (dirfd < 0)
                 return dirfd;
@@ -627,8 +631,8 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
                         r = negerrno();
                         if (r == -ENOENT)
                                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
-                                               "%s has no memory.current: the memory controller is not enabled "
-                                               "there",
+                                               "%s has no memory.current: the memory controller is not "
+                                               "enabled there",
                                                shown);
                         return st_fail(st, st_code_from_errno(r), r, "cannot open memory.current of %s: %s", shown,
                                        strerror(-r));

@@ -137,6 +137,13 @@ expect_match "memory_below once the allocation is gone" "$(EV=$EV.thr wait_event
 expect_eq "a crossing is reported once each way" \
         "$(grep -c memory_above "$EV.thr"):$(grep -c memory_below "$EV.thr")" "1:1"
 
+# A threshold on a container whose memory is not accounted yet turns the
+# accounting on down to it, and sets no limit.
+lm create -p acct/in >/dev/null
+expect_eq "acct/in has no memory files before" "$(test -e "$ROOT/acct/in/memory.current" && echo yes || echo no)" no
+check "--memory-above on it is accepted" sub_start "$EV.acct" acct/in --memory-above 8M
+expect_eq "memory is accounted there now, without a limit" "$(cat "$ROOT/acct/in/memory.max" 2>&1)" max
+
 lm create psi --cpu 2 >/dev/null
 check "a subscription with a PSI trigger cpu:some:100ms/1s is accepted" \
         sub_start "$EV.psi" psi --pressure cpu:some:100ms/1s --pressure memory:full:500ms/1s
@@ -229,5 +236,6 @@ fi
 
 kill "$SUB" 2>/dev/null
 for c in oomc e1 pz mh thr psi; do lm destroy -f "$c" >/dev/null; done
+lm destroy -r acct >/dev/null
 expect_eq "nothing left" "$(lm list)" ""
 daemon_stop
