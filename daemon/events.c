@@ -77,10 +77,10 @@ typedef struct subscriber {
          * the threshold (it catches a crossing between two readings). */
         uint64_t mem_above;
         int mem_fd, peak_fd;
-        struct event *mem_timer;
         bool above;
         trigger *trig;
         size_t n_trig;
+        bool gone;               /* its connection closed while events walked the list */
         struct subscriber *prev, *next;
 } subscriber;
 
@@ -93,8 +93,33 @@ struct events {
         subscriber *subs;
         unsigned n_subs;
         unsigned n_triggers;
+        /* One timer reads every memory threshold (n_thresholds of them). */
+        struct event *mem_timer;
+        unsigned n_thresholds;
+        /* Inside a walk of the subscribers (or of the watches), sending
+         * may close a connection: its subscriptions are only marked gone,
+         * and freed once the walk is over. */
+        unsigned busy;
+        bool reap;
         bool warned;
 };
+
+static void sub_free(events *e, subscriber *s);
+
+static void enter(events *e) {
+        e->busy++;
+}
+
+static void leave(events *e) {
+        if (--e->busy > 0 || !e->reap)
+                return;
+        e->reap = false;
+        for (subscriber *s = e->subs, *next; s; s = next) {
+                next = s->next;
+                if (s->gone)
+                        sub_free(e, s);
+        }
+}
 
 static uint64_t now_ns(void) {
         struct timespec t;
@@ -205,9 +230,11 @@ static void deliver(subscriber *s, const Lmct__V1__Event *ev) {
 }
 
 static void publish(events *e, Lmct__V1__Event *ev) {
+        enter(e);
         for (subscriber *s = e->subs; s; s = s->next)
-                if (covers(s, ev->name))
+                if (!s->gone && covers(s, ev->name))
                         deliver(s, ev);
+        leave(e);
         lmct__v1__event__free_unpacked(ev, NULL);
 }
 
@@ -383,6 +410,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg) {
         ssize_t n;
 
         (void)what;
+        enter(e);
         while ((n = read(fd, buf, sizeof buf)) > 0) {
                 for (char *p = buf; p < buf + n;) {
                         struct inotify_event *ie = (struct inotify_event *)p;
@@ -393,6 +421,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg) {
                                 refresh(e, e->by_wd[ie->wd], true);
                 }
         }
+        leave(e);
 }
 
 static int read_u64_at(int fd, uint64_t *ret) {
@@ -408,11 +437,13 @@ static int read_u64_at(int fd, uint64_t *ret) {
 }
 
 static void memory_stop(subscriber *s) {
-        if (s->mem_timer)
-                event_free(s->mem_timer);
-        s->mem_timer = NULL;
-        if (s->mem_fd >= 0)
+        events *e = s->e;
+
+        if (s->mem_fd >= 0) {
                 close(s->mem_fd);
+                if (--e->n_thresholds == 0 && e->mem_timer)
+                        event_del(e->mem_timer);
+        }
         if (s->peak_fd >= 0)
                 close(s->peak_fd);
         s->mem_fd = s->peak_fd = -1;
@@ -431,12 +462,10 @@ static void memory_event(subscriber *s, const char *kind, uint64_t bytes) {
         send_event(s, ev);
 }
 
-static void on_memory_tick(evutil_socket_t fd, short what, void *arg) {
-        subscriber *s = arg;
+/* One reading of S's threshold. */
+static void memory_check(subscriber *s) {
         uint64_t cur, peak = 0;
 
-        (void)fd;
-        (void)what;
         if (read_u64_at(s->mem_fd, &cur) < 0) {
                 memory_stop(s); /* the container is gone: "destroyed" says so */
                 return;
@@ -454,6 +483,20 @@ static void on_memory_tick(evutil_socket_t fd, short what, void *arg) {
                 close(s->peak_fd); /* it never falls again: it tells nothing more */
                 s->peak_fd = -1;
         }
+}
+
+/* Every 100 ms while any subscription has a threshold: one wakeup reads
+ * them all. */
+static void on_memory_tick(evutil_socket_t fd, short what, void *arg) {
+        events *e = arg;
+
+        (void)fd;
+        (void)what;
+        enter(e);
+        for (subscriber *s = e->subs; s; s = s->next)
+                if (!s->gone && s->mem_fd >= 0)
+                        memory_check(s);
+        leave(e);
 }
 
 static void trigger_stop(trigger *t) {
@@ -508,6 +551,7 @@ static void on_pressure(evutil_socket_t fd, short what, void *arg) {
                 t->s->dropped++;
                 return;
         }
+        /* Last: the send may close the connection, and with it T. */
         send_event(t->s, ev);
 }
 
@@ -637,6 +681,7 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
                         return st_fail(st, st_code_from_errno(r), r, "cannot open memory.current of %s: %s", shown,
                                        strerror(-r));
                 }
+                e->n_thresholds++; /* memory_stop counts it off */
                 /* A peak already past the threshold tells nothing new. */
                 s->peak_fd = openat(dirfd, "memory.peak", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
                 if (s->peak_fd >= 0 && read_u64_at(s->peak_fd, &peak) == 0 && peak >= s->mem_above) {
@@ -647,8 +692,9 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
                         return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EIO,
                                        "cannot read memory.current of %s", shown);
                 /* Usage above already: the first reading reports it. */
-                s->mem_timer = event_new(e->m->base, -1, EV_PERSIST, on_memory_tick, s);
-                if (!s->mem_timer || event_add(s->mem_timer, &tv) < 0)
+                if (!e->mem_timer && !(e->mem_timer = event_new(e->m->base, -1, EV_PERSIST, on_memory_tick, e)))
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+                if (!event_pending(e->mem_timer, EV_TIMEOUT, NULL) && event_add(e->mem_timer, &tv) < 0)
                         return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
         if (req->n_pressure) {
@@ -715,6 +761,11 @@ static void stop_watching(events *e) {
 }
 
 static void sub_free(events *e, subscriber *s) {
+        if (e->busy) {
+                s->gone = true; /* freed once the walk is over (leave) */
+                e->reap = true;
+                return;
+        }
         if (s->prev)
                 s->prev->next = s->next;
         else
@@ -733,6 +784,8 @@ events *events_free(events *e) {
         while (e->subs)
                 sub_free(e, e->subs);
         stop_watching(e);
+        if (e->mem_timer)
+                event_free(e->mem_timer);
         free(e);
         return NULL;
 }
@@ -817,6 +870,7 @@ void events_changed(events *e, const char *kind, const char *name, uid_t uid, pi
 void events_run_ended(events *e, const char *name) {
         if (!e || e->n_subs == 0)
                 return;
+        enter(e);
         for (size_t i = 0; i < e->n_wd; i++) {
                 watched *w = e->by_wd[i];
                 if (w && w->file == F_EVENTS && w->empty_held && strcmp(w->name, name) == 0) {
@@ -825,6 +879,7 @@ void events_run_ended(events *e, const char *name) {
                         refresh(e, w, true);
                 }
         }
+        leave(e);
 }
 
 unsigned events_subscribers(const events *e) {

@@ -21,3 +21,7 @@ echo "== /metrics with 1,000 containers, natively (structure only) and in the te
 tests/bench/bench-metrics.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cgroup/unified}"
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-metrics.sh" "$top/build" /sys/fs/cgroup --limits |
         grep '^metrics:'
+echo
+echo "== --memory-above: lmctld's cost per threshold reading against the same preads, in the test VM"
+tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-threshold.sh" "$top/build" /sys/fs/cgroup 128 10 3 |
+        grep '^threshold:'

@@ -79,6 +79,29 @@ expect_match "destroyed, with who asked" "$(wait_event destroyed fz)" '"uid":0'
 n_ev=$(wc -l < "$EV")
 expect_num "the subscriber saw the stream ($n_ev events)" "$n_ev" 15 100000
 
+# Subscribers that stop receiving (shutdown of their reading side): the
+# next event finds each gone as it is sent, and lmctld lets them go while it
+# walks its subscribers; it serves on.
+"$PY" - "$SOCK" > "$LOGS/shut.$$" <<'EOF' & SHUT=$!
+import socket, sys, time
+subs = []
+for i in range(4):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(bytes([7, 0x08, 1 + i, 0xd2, 0x01, 0x02, 0x10, 0x01]))  # Request{id, events{recursive}}
+    s.recv(4096)                         # subscribed
+    s.shutdown(socket.SHUT_RD)           # lmctld's next write gets EPIPE
+    subs.append(s)
+print("ready", flush=True)
+time.sleep(10)                           # holding the sockets open
+EOF
+BG_PIDS+=("$SHUT")
+for _ in $(seq 1 100); do grep -q ready "$LOGS/shut.$$" && break; sleep 0.1; done
+check "an event sent to four subscribers that stopped receiving" lm create after-shut
+check "lmctld serves on" lm destroy after-shut
+check "and lives" kill -0 "$DPID"
+kill "$SHUT" 2>/dev/null; wait "$SHUT" 2>/dev/null
+
 # A subscriber that never reads: it gets a "dropped" count, nobody waits.
 DONE=$LOGS/flood-done.$$
 rm -f "$DONE"
