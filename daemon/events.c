@@ -499,6 +499,18 @@ static void on_memory_tick(evutil_socket_t fd, short what, void *arg) {
         leave(e);
 }
 
+/* T's line (some or full) of its *.pressure file, read through the
+ * descriptor that holds the trigger. */
+static int trigger_read(const trigger *t, cg_pressure *p) {
+        char buf[256];
+        ssize_t n = pread(t->fd, buf, sizeof buf - 1, 0);
+
+        if (n <= 0)
+                return n < 0 ? negerrno() : -ENODATA;
+        buf[n] = '\0';
+        return cg_parse_pressure(buf, t->full ? "full" : "some", p);
+}
+
 static void trigger_stop(trigger *t) {
         if (t->ev)
                 event_free(t->ev);
@@ -516,8 +528,6 @@ static void trigger_stop(trigger *t) {
  * trigger was made reached its threshold. */
 static void on_pressure(evutil_socket_t fd, short what, void *arg) {
         trigger *t = arg;
-        char buf[256];
-        ssize_t n;
         cg_pressure p;
         Lmct__V1__Event *ev;
         bool first = !t->armed;
@@ -525,10 +535,7 @@ static void on_pressure(evutil_socket_t fd, short what, void *arg) {
         (void)fd;
         (void)what;
         t->armed = true;
-        n = pread(t->fd, buf, sizeof buf - 1, 0);
-        if (n > 0)
-                buf[n] = '\0';
-        if (n <= 0 || cg_parse_pressure(buf, t->full ? "full" : "some", &p) < 0) {
+        if (trigger_read(t, &p) < 0) {
                 trigger_stop(t); /* the container is gone */
                 return;
         }
@@ -566,9 +573,8 @@ static bool have_capability(unsigned cap) {
 
 /* Writes trigger T to its file in the cgroup DIRFD. */
 static int trigger_start(events *e, trigger *t, int dirfd, const char *shown, status *st) {
-        char file[32], spec[64], buf[256];
+        char file[32], spec[64];
         cg_pressure p;
-        ssize_t n;
         int len;
 
         snprintf(file, sizeof file, "%s.pressure", psi_resources[t->resource]);
@@ -581,10 +587,7 @@ static int trigger_start(events *e, trigger *t, int dirfd, const char *shown, st
                 return st_fail(st, st_code_from_errno(r), r, "cannot open %s of %s: %s", file, shown, strerror(-r));
         }
         e->n_triggers++;
-        n = pread(t->fd, buf, sizeof buf - 1, 0);
-        if (n > 0)
-                buf[n] = '\0';
-        if (n > 0 && cg_parse_pressure(buf, t->full ? "full" : "some", &p) == 0)
+        if (trigger_read(t, &p) == 0)
                 t->total_us = p.total_us;
         len = snprintf(spec, sizeof spec, "%s %llu %llu", t->full ? "full" : "some",
                        (unsigned long long)t->stall_us, (unsigned long long)t->window_us);

@@ -319,6 +319,16 @@ int lmct_call(lmct_client *c, Lmct__V1__Request *req, lmct_response **ret) {
         var.verb_case = LMCT__V1__REQUEST__VERB_##vc;                      \
         var.field = &var##_v
 
+/* One request carrying MSG, a verb's message the caller filled (the
+ * *_request calls: every field of it). */
+#define CALL_WITH(vc, field, msg, ret)                                     \
+        do {                                                               \
+                Lmct__V1__Request req_ = LMCT__V1__REQUEST__INIT;          \
+                req_.verb_case = LMCT__V1__REQUEST__VERB_##vc;             \
+                req_.field = (void *)(msg);                                \
+                return lmct_call(c, &req_, ret);                           \
+        } while (0)
+
 int lmct_version(lmct_client *c, lmct_response **ret) {
         REQUEST(req, VERSION, version, Lmct__V1__VersionRequest, LMCT__V1__VERSION_REQUEST__INIT);
         return lmct_call(c, &req, ret);
@@ -354,27 +364,15 @@ int lmct_update(lmct_client *c, const char *name, const lmct_limits *limits) {
 }
 
 int lmct_create_request(lmct_client *c, const Lmct__V1__CreateRequest *create) {
-        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
-
-        req.verb_case = LMCT__V1__REQUEST__VERB_CREATE;
-        req.create = (Lmct__V1__CreateRequest *)create;
-        return lmct_call(c, &req, NULL);
+        CALL_WITH(CREATE, create, create, NULL);
 }
 
 int lmct_update_request(lmct_client *c, const Lmct__V1__UpdateRequest *update) {
-        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
-
-        req.verb_case = LMCT__V1__REQUEST__VERB_UPDATE;
-        req.update = (Lmct__V1__UpdateRequest *)update;
-        return lmct_call(c, &req, NULL);
+        CALL_WITH(UPDATE, update, update, NULL);
 }
 
 int lmct_list_request(lmct_client *c, const Lmct__V1__ListRequest *list, lmct_response **ret) {
-        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
-
-        req.verb_case = LMCT__V1__REQUEST__VERB_LIST;
-        req.list = (Lmct__V1__ListRequest *)list;
-        return lmct_call(c, &req, ret);
+        CALL_WITH(LIST, list, list, ret);
 }
 
 int lmct_destroy(lmct_client *c, const char *name, bool recursive, bool force) {
@@ -470,9 +468,5 @@ int lmct_events(lmct_client *c, const char *name, bool recursive, lmct_response 
 }
 
 int lmct_events_request(lmct_client *c, const Lmct__V1__EventsRequest *events, lmct_response **ret) {
-        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
-
-        req.verb_case = LMCT__V1__REQUEST__VERB_EVENTS;
-        req.events = (Lmct__V1__EventsRequest *)events;
-        return lmct_call(c, &req, ret);
+        CALL_WITH(EVENTS, events, events, ret);
 }
