@@ -46,6 +46,20 @@ if ! grep -qw memory "$ROOT/cgroup.controllers"; then
         expect_rc 7 "events --memory-above where memory cannot be accounted: exit 7" lm events hostA/sub1 --memory-above 1M
         expect_match "naming the controller" "$ERR" "controller memory is not available"
 fi
+# Labels need no controller: checked here too, with the refusals of the
+# command line (the daemon's own are proto-test's table).
+expect_rc 0 "create with labels on this host" lm create hostA/lab --label team=infra --label job=etl-1
+expect_eq "a selector finds it" "$(lm list -r hostA --label team=infra --label job)" "hostA/lab"
+tree_before=$(find "$ROOT" -type d | sort)
+expect_rc 2 "a label key with a space: exit 2" lm update hostA/lab --label 'a b=1'
+expect_match "naming what is wrong" "$ERR" "a label key takes only letters, digits and . _ / -"
+expect_rc 2 "update --label KEY without = or a trailing -: exit 2" lm update hostA/lab --label team
+expect_rc 2 "create --label KEY-: exit 2" lm create hostA/lab2 --label team-
+expect_rc 2 "a selector with an empty key: exit 2" lm list --label =x
+expect_rc 2 "a key both set and removed, refused by lmctld: exit 2" lm update hostA/lab --label job=2 --label job-
+expect_match "naming the key" "$ERR" 'label key "job" is both set and removed'
+expect_eq "the labels are as they were" "$(lm show hostA/lab | grep '^labels')" "labels      job=etl-1 team=infra"
+expect_eq "and the tree" "$(find "$ROOT" -type d | sort)" "$tree_before"
 expect_rc 0 "destroy -r on this host" lm destroy -r hostA
 daemon_stop
 rmdir "$ROOT" 2>/dev/null
