@@ -1,0 +1,109 @@
+#include "offload.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct offload {
+        pthread_mutex_t lock;
+        bool finished, abandoned;   /* under LOCK */
+        int efd;
+        struct event *ev;
+        void (*work)(void *arg), (*done)(void *arg), (*free_fn)(void *arg);
+        void *arg;
+};
+
+static void offload_free(offload *o) {
+        if (o->ev)
+                event_free(o->ev);
+        if (o->efd >= 0)
+                close(o->efd);
+        pthread_mutex_destroy(&o->lock);
+        free(o);
+}
+
+static void *thread_main(void *p) {
+        offload *o = p;
+        uint64_t one = 1;
+        bool abandoned;
+
+        o->work(o->arg);
+        pthread_mutex_lock(&o->lock);
+        abandoned = o->abandoned;
+        o->finished = true;
+        if (!abandoned)
+                (void)!write(o->efd, &one, sizeof one);
+        pthread_mutex_unlock(&o->lock);
+        if (abandoned) {
+                /* The loop has let go of O: it is the thread's to free. */
+                o->free_fn(o->arg);
+                offload_free(o);
+        }
+        return NULL;
+}
+
+static void on_finished(evutil_socket_t fd, short what, void *p) {
+        offload *o = p;
+        void (*done)(void *) = o->done;
+        void *arg = o->arg;
+
+        (void)fd;
+        (void)what;
+        offload_free(o);
+        done(arg);
+}
+
+int offload_start(struct event_base *base, void (*work)(void *arg), void (*done)(void *arg),
+                  void (*free_fn)(void *arg), void *arg, offload **ret) {
+        offload *o = calloc(1, sizeof *o);
+        pthread_attr_t attr;
+        pthread_t t;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        pthread_mutex_init(&o->lock, NULL);
+        *o = (offload){ .lock = o->lock, .efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .work = work, .done = done,
+                        .free_fn = free_fn, .arg = arg };
+        o->ev = o->efd >= 0 ? event_new(base, o->efd, EV_READ, on_finished, o) : NULL;
+        if (!o->ev || event_add(o->ev, NULL) < 0) {
+                offload_free(o);
+                return -ENOMEM;
+        }
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&t, &attr, thread_main, o);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                offload_free(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+void offload_abandon(offload *o) {
+        pthread_mutex_lock(&o->lock);
+        if (o->finished) {
+                /* WORK returned, DONE not yet called: nobody else holds O. */
+                pthread_mutex_unlock(&o->lock);
+                o->free_fn(o->arg);
+                offload_free(o);
+                return;
+        }
+        /* The loop lets go of its side now; the thread frees O once WORK
+         * returns, and touches nothing here after it sees ABANDONED. */
+        event_free(o->ev);
+        o->ev = NULL;
+        close(o->efd);
+        o->efd = -1;
+        o->abandoned = true;
+        pthread_mutex_unlock(&o->lock);
+}
