@@ -111,7 +111,7 @@ static int wait_for(ctx *c, Lmct__V1__Request *req, const char *name, bool detac
                 r = lmct_recv(c->client, &resp);
                 if (r < 0)
                         return call_failed(c, name, r);
-                if (resp->id != req->id) { /* the answer to a forwarded signal */
+                if (resp->id != req->id && resp->id != 0) { /* the answer to a forwarded signal */
                         lmct_response_free(resp);
                         continue;
                 }

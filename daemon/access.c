@@ -7,17 +7,6 @@
 
 #include "manager-internal.h"
 
-void caller_init(manager *m, caller *c, pid_t pid, uid_t uid, gid_t gid) {
-        status st;
-        char *name = NULL;
-
-        *c = (caller){ .pid = pid, .uid = uid, .gid = gid };
-        if (pid > 0 && manager_detect(m, pid, &name, &st) == 0) {
-                snprintf(c->view, sizeof c->view, "%s", name);
-                free(name);
-        }
-}
-
 /* NAME without its leading slashes, and whether it names the root. */
 static const char *strip(const char *name, bool *root) {
         if (!name)
@@ -69,7 +58,7 @@ int access_check(manager *m, const caller *c, const char *name, access_level lev
         node *deepest, *n;
         size_t missing, skip;
 
-        if (c->uid == 0 || level == ACCESS_NONE)
+        if (caller_is_admin(c) || level == ACCESS_NONE)
                 return 0;
         if (!name)
                 name = "";
@@ -100,5 +89,32 @@ int access_check(manager *m, const caller *c, const char *name, access_level lev
 
 bool access_visible(manager *m, const caller *c, const node *n) {
         (void)m;
-        return c->uid == 0 || owned_by(n, c->uid, true);
+        return caller_is_admin(c) || owned_by(n, c->uid, true);
+}
+
+void access_principal(manager *m, const caller *c, char *key, size_t len) {
+        const node *n, *top = NULL;
+
+        if (c->privileged) {
+                snprintf(key, len, "root");
+                return;
+        }
+        if (!c->view[0]) {
+                snprintf(key, len, "uid %u", (unsigned)c->uid);
+                return;
+        }
+        /* The nearest container handed to an owner, else the top-level one:
+         * callers in two owners' subtrees never share a bound. */
+        for (n = tree_lookup(m->root, c->view, NULL, NULL); n && n->parent; n = n->parent) {
+                if (n->has_owner) {
+                        top = n;
+                        break;
+                }
+                top = n;
+        }
+        if (top) {
+                char path[LMCT_NAME_MAX + 1];
+                snprintf(key, len, "container %s", tree_path(top, path, sizeof path));
+        } else
+                snprintf(key, len, "container %.*s", (int)strcspn(c->view, "/"), c->view);
 }

@@ -22,16 +22,9 @@
 
 #include "lmct-name.h"
 #include "manager.h"
+#include "peer.h"
 #include "status.h"
 
-typedef struct caller {
-        pid_t pid;
-        uid_t uid;
-        gid_t gid;
-        /* The container the caller's process lives in ("a/b"), or "" when it
-         * is outside lmctld's tree (unconfined). */
-        char view[LMCT_NAME_MAX + 1];
-} caller;
 
 typedef enum access_level {
         ACCESS_NONE,    /* version: anyone who reaches the socket */
@@ -39,9 +32,6 @@ typedef enum access_level {
         ACCESS_USE,
         ACCESS_CHANGE,
 } access_level;
-
-/* Fills C for the peer with PID, UID and GID: where its process lives. */
-void caller_init(manager *m, caller *c, pid_t pid, uid_t uid, gid_t gid);
 
 /* NAME as the caller means it, as a name from lmctld's root, into BUF. */
 const char *caller_resolve(const caller *c, const char *name, char *buf, size_t len);
@@ -56,3 +46,8 @@ int access_check(manager *m, const caller *c, const char *name, access_level lev
 /* Whether C owns (at any level) or sees the container named NAME: for
  * filtering lists. */
 bool access_visible(manager *m, const caller *c, const node *n);
+
+/* The principal C's bounds are counted against (quota.h), into KEY: "root"
+ * for the privileged; "uid N" outside every container; inside one, the
+ * nearest container handed to an owner, else the top-level container. */
+void access_principal(manager *m, const caller *c, char *key, size_t len);

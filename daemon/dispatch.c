@@ -11,6 +11,7 @@
 #include "labels.h"
 #include "lmct-name.h"
 #include "log.h"
+#include "manager-internal.h"
 #include "runs.h"
 #include "util.h"
 
@@ -26,6 +27,9 @@ typedef struct call {
 } call;
 
 typedef int (*handler_fn)(manager *m, const Lmct__V1__Request *req, call *cl, status *st);
+
+/* Containers allowed below one handed to an owner, unless it says. */
+#define OWNER_DESCENDANTS_DEFAULT 1024
 
 Lmct__V1__Response *response_new(uint64_t id, const status *st) {
         Lmct__V1__Response *resp = malloc(sizeof *resp);
@@ -54,8 +58,10 @@ Lmct__V1__Response *response_new(uint64_t id, const status *st) {
 }
 
 static void call_free(call *cl) {
-        if (cl->counted)
+        if (cl->counted) {
                 (void)conn_inflight(cl->c, -1);
+                quota_give(cl->who->q, Q_WAITS, 1);
+        }
         if (cl->resp)
                 lmct__v1__response__free_unpacked(cl->resp, NULL);
         conn_unref(cl->c);
@@ -196,7 +202,7 @@ static int h_create(manager *m, const Lmct__V1__Request *req, call *cl, status *
 
         NEED(create);
         if (req->create->has_owner_uid || req->create->has_owner_gid) {
-                if (cl->who->uid != 0)
+                if (!caller_is_admin(cl->who))
                         return st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EPERM,
                                        "only root may hand a container to an owner");
                 if (!req->create->has_owner_uid)
@@ -212,6 +218,16 @@ static int h_create(manager *m, const Lmct__V1__Request *req, call *cl, status *
                 r = labels_edit("", &lc, labels, sizeof labels, st);
                 if (r < 0)
                         return r;
+        }
+        /* A subtree handed to an owner is bounded unless root says otherwise:
+         * each container costs lmctld memory, watches and work. */
+        if (req->create->has_owner_uid && !(req->create->limits && req->create->limits->has_max_descendants)) {
+                Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT;
+                if (req->create->limits)
+                        l = *req->create->limits;
+                l.has_max_descendants = true;
+                l.max_descendants = OWNER_DESCENDANTS_DEFAULT;
+                return manager_create(m, req->create->name, &l, req->create->parents, &o, labels, st);
         }
         return manager_create(m, req->create->name, req->create->limits, req->create->parents,
                               req->create->has_owner_uid ? &o : NULL, labels, st);
@@ -244,8 +260,9 @@ static int h_list(manager *m, const Lmct__V1__Request *req, call *cl, status *st
         r = labels_check_selector(req->list->selector, req->list->n_selector, st);
         if (r < 0)
                 return r;
-        r = manager_list(m, req->list->name, req->list->recursive, cl->who->uid != 0 ? visible_to : NULL,
-                         (void *)cl, req->list->selector, req->list->n_selector, &cl->resp->list, st);
+        r = manager_list(m, req->list->name, req->list->recursive, !caller_is_admin(cl->who) ? visible_to : NULL,
+                         (void *)cl, req->list->selector, req->list->n_selector, conn_answer_max(cl->c),
+                         &cl->resp->list, st);
         if (r < 0)
                 return r;
         cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_LIST;
@@ -273,7 +290,7 @@ static int h_ps(manager *m, const Lmct__V1__Request *req, call *cl, status *st) 
         int r;
 
         NEED(ps);
-        r = manager_ps(m, req->ps->name, req->ps->recursive, &cl->resp->ps, st);
+        r = manager_ps(m, req->ps->name, req->ps->recursive, conn_answer_max(cl->c), &cl->resp->ps, st);
         if (r < 0)
                 return r;
         cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_PS;
@@ -283,11 +300,27 @@ static int h_ps(manager *m, const Lmct__V1__Request *req, call *cl, status *st) 
         return 0;
 }
 
+/* A process of a caller without privilege may be taken from outside every
+ * container, or from a container it may use. */
+static int may_take(void *userdata, const char *from, status *st) {
+        call *cl = userdata;
+        char q[100];
+
+        if (!from[0] || access_check(conn_manager(cl->c), cl->who, from, ACCESS_USE, st) >= 0)
+                return 0;
+        return st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EPERM,
+                       "a process in %s, which uid %u does not own, stays there", quote(from, q, sizeof q),
+                       (unsigned)cl->who->uid);
+}
+
 static int h_enter(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
-        /* A caller without privilege moves only its own processes; one in a
-         * container only processes already in its container. */
-        enter_policy pol = { .check_uid = cl->who->uid != 0, .uid = cl->who->uid,
-                             .within = cl->who->view[0] ? cl->who->view : NULL };
+        /* A caller without privilege moves only its own processes, and
+         * only from where it may act; one in a container only processes
+         * already in its container. */
+        bool admin = caller_is_admin(cl->who);
+        enter_policy pol = { .check_uid = !admin, .uid = cl->who->uid,
+                             .within = cl->who->view[0] ? cl->who->view : NULL,
+                             .may_take = admin ? NULL : may_take, .userdata = cl };
 
         NEED(enter);
         return manager_enter(m, req->enter->name, req->enter->pids, req->enter->n_pids,
@@ -350,23 +383,142 @@ static int h_detect(manager *m, const Lmct__V1__Request *req, call *cl, status *
         return 0;
 }
 
+/* A run's answers: the first ends the request (the command started, or
+ * could not); with a command that runs on, the last comes when it ended. */
+typedef struct run_reply {
+        call *first;
+        conn *c;
+        uint64_t id;
+} run_reply;
+
+static Lmct__V1__RunResult *run_result_new(const run_status *rs, const char *error) {
+        Lmct__V1__RunResult *rr = malloc(sizeof *rr);
+
+        if (!rr)
+                return NULL;
+        lmct__v1__run_result__init(rr);
+        rr->has_pid = rs->pid > 0;
+        rr->pid = rs->pid;
+        if (rs->exited) {
+                rr->has_exited = rr->exited = true;
+                if (rs->signal) {
+                        rr->has_signal = true;
+                        rr->signal = rs->signal;
+                } else {
+                        rr->has_exit_code = true;
+                        rr->exit_code = rs->exit_code;
+                }
+        }
+        if (rs->log_path[0])
+                rr->log_path = strdup(rs->log_path);
+        if (error)
+                rr->error = strdup(error);
+        return rr;
+}
+
+static void run_reply_report(void *userdata, const run_report *rep) {
+        run_reply *rr = userdata;
+        Lmct__V1__RunResult *res = NULL;
+        const status *st = rep->st;
+        status oom;
+        int r = rep->r;
+
+        if (r >= 0 && !(res = run_result_new(rep->rs, rep->error))) {
+                r = st_fail(&oom, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+                st = &oom;
+        }
+        if (rr->first) {
+                call *cl = TAKE_PTR(rr->first);
+                log_set_context(&cl->ctx);
+                if (r >= 0) {
+                        cl->resp->run = res;
+                        cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_RUN;
+                }
+                call_finish(cl, r, st);
+                log_set_context(NULL);
+                return;
+        }
+        {
+                Lmct__V1__Response *resp = response_new(rr->id, r < 0 ? st : NULL);
+                if (!resp) {
+                        if (res)
+                                lmct__v1__run_result__free_unpacked(res, NULL);
+                        return;
+                }
+                if (r >= 0) {
+                        resp->run = res;
+                        resp->result_case = LMCT__V1__RESPONSE__RESULT_RUN;
+                }
+                conn_send(rr->c, resp);
+        }
+}
+
+static void run_reply_free(void *userdata) {
+        run_reply *rr = userdata;
+
+        if (rr->first) {
+                /* Its requester went away (or lmctld stops) before it started. */
+                status st = { .code = LMCT__V1__CODE__UNAVAILABLE, .msg = "the request was given up" };
+                call_finish(TAKE_PTR(rr->first), -ECANCELED, &st);
+        }
+        conn_unref(rr->c);
+        free(rr);
+}
+
+/* Claims the caller's stdio (unless DETACH) and makes the sink whose
+ * reports answer CL. */
+static int run_prepare(call *cl, uint64_t id, bool detach, int fds[3], run_sink *sink, status *st) {
+        run_reply *rr;
+
+        fds[0] = fds[1] = fds[2] = -1;
+        if (!detach && conn_take_fds(cl->c, fds, 3) < 0)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EBADF,
+                               "the request did not carry stdin, stdout and stderr (3 descriptors with SCM_RIGHTS)");
+        rr = calloc(1, sizeof *rr);
+        if (!rr) {
+                conn_release_fds(cl->c, fds, detach ? 0 : 3);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
+        *rr = (run_reply){ .first = cl, .c = conn_ref(cl->c), .id = id };
+        *sink = (run_sink){ run_reply_report, run_reply_free, rr };
+        return 0;
+}
+
+/* The sink was not taken: the request is answered by its handler. */
+static void run_unprepare(run_sink *sink) {
+        run_reply *rr = sink->userdata;
+
+        rr->first = NULL;
+        run_reply_free(rr);
+}
+
 static int h_run(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
-        int r;
+        run_origin o = { .who = cl->who, .owner = cl->c, .id = req->id };
+        run_sink sink;
+        int fds[3], r;
 
         NEED(run);
-        r = runs_start(m, cl->c, req->id, req->run, &cl->resp->run, st);
-        if (r >= 0)
-                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_RUN;
+        r = run_prepare(cl, req->id, req->run->detach, fds, &sink, st);
+        if (r < 0)
+                return r;
+        r = runs_start(m, &o, req->run, fds, &sink, st);
+        if (r < 0)
+                run_unprepare(&sink);
         return r;
 }
 
 static int h_exec(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
-        int r;
+        run_origin o = { .who = cl->who, .owner = cl->c, .id = req->id };
+        run_sink sink;
+        int fds[3], r;
 
         NEED(exec);
-        r = runs_exec(m, cl->c, req->id, req->exec, &cl->resp->run, st);
-        if (r >= 0)
-                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_RUN;
+        r = run_prepare(cl, req->id, false, fds, &sink, st);
+        if (r < 0)
+                return r;
+        r = runs_exec(m, &o, req->exec, fds, &sink, st);
+        if (r < 0)
+                run_unprepare(&sink);
         return r;
 }
 
@@ -379,7 +531,7 @@ static int h_stats(manager *m, const Lmct__V1__Request *req, call *cl, status *s
         int r;
 
         NEED(stats);
-        r = manager_stats(m, req->stats->name, req->stats->recursive, &cl->resp->stats, st);
+        r = manager_stats(m, req->stats->name, req->stats->recursive, conn_answer_max(cl->c), &cl->resp->stats, st);
         if (r < 0)
                 return r;
         cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_STATS;
@@ -407,8 +559,30 @@ static int h_events(manager *m, const Lmct__V1__Request *req, call *cl, status *
 }
 
 void dispatch_conn_closed(conn *c) {
-        runs_conn_closed(conn_manager(c), c);
+        runs_owner_gone(conn_manager(c), c);
         events_conn_closed(conn_manager(c)->events, c);
+}
+
+/* Counts CL among the requests in flight of its connection and of its
+ * principal (released in call_free). */
+static int count_in(call *cl, status *st) {
+        int q;
+
+        if (conn_inflight(cl->c, 1) < 0)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
+                               "too many requests of this connection are waiting for their answer");
+        q = quota_take(cl->who->q, Q_WAITS, 1);
+        if (q < 0) {
+                (void)conn_inflight(cl->c, -1);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, q,
+                               "%s has %llu requests waiting for their answer already (at most %llu%s)",
+                               quota_key(cl->who->q), (unsigned long long)quota_used(cl->who->q, Q_WAITS),
+                               (unsigned long long)(q == -EDQUOT ? quota_limit(cl->who->q, Q_WAITS)
+                                                                 : quota_global_limit(Q_WAITS)),
+                               q == -EDQUOT ? "" : " in all, some kept for root");
+        }
+        cl->counted = true;
+        return 0;
 }
 
 /* LEVEL: what access to the named container the verb needs (access.h);
@@ -470,7 +644,7 @@ static int admit(manager *m, Lmct__V1__Request *req, const struct verb *v, call 
                 cl->ctx.container = cl->container;
                 root = false;
         }
-        if (!field || level == ACCESS_NONE || cl->who->uid == 0)
+        if (!field || level == ACCESS_NONE || caller_is_admin(cl->who))
                 return 0;
         /* A list of the root shows what the caller owns. */
         if (root && req->verb_case == LMCT__V1__REQUEST__VERB_LIST)
@@ -496,9 +670,9 @@ void dispatch(conn *c, manager *m, Lmct__V1__Request *req) {
         cl->verb = idx < ELEMENTSOF(verbs) && verbs[idx].fn ? verbs[idx].name : "?";
         if (request_container(req))
                 cl->container = strdup(request_container(req));
-        cl->ctx = (log_context){ .verb = cl->verb, .container = cl->container };
-        conn_peer(c, &cl->ctx.pid, &cl->ctx.uid);
         cl->who = conn_caller(c);
+        cl->ctx = (log_context){ .verb = cl->verb, .container = cl->container, .pid = cl->who->pid,
+                                 .uid = cl->who->uid };
         if (!cl->resp) {
                 call_free(cl);
                 return;
@@ -513,11 +687,8 @@ void dispatch(conn *c, manager *m, Lmct__V1__Request *req) {
                 return;
         }
         r = admit(m, req, &verbs[idx], cl, &st);
-        if (r >= 0 && conn_inflight(c, 1) < 0)
-                r = st_fail(&st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
-                            "too many requests of this connection are waiting for their answer");
-        else if (r >= 0)
-                cl->counted = true;
+        if (r >= 0)
+                r = count_in(cl, &st);
         if (r < 0) {
                 call_finish(cl, r, &st);
                 log_set_context(NULL);

@@ -23,10 +23,10 @@
 #include "util.h"
 
 #define QUEUE_MAX (256u << 10)
-/* PSI triggers: per subscription (three resources, some and full), and
- * in all (each holds a descriptor and kernel work). */
+/* PSI triggers per subscription (three resources, some and full); per
+ * principal and in all, quota.h bounds them (each holds a descriptor and
+ * kernel work). */
 #define TRIGGERS_PER_SUB 6
-#define TRIGGERS_MAX 1024
 #define WINDOW_MIN_US 500000u
 #define WINDOW_MAX_US 10000000u
 /* memory_above: how often memory.current is read (cgroup v2 has no usage
@@ -81,6 +81,9 @@ typedef struct subscriber {
         trigger *trig;
         size_t n_trig;
         bool gone;               /* its connection closed while events walked the list */
+        quota *q;                /* its principal, and what it holds of its bounds */
+        unsigned held_triggers;
+        bool held_sub, held_threshold;
         struct subscriber *prev, *next;
 } subscriber;
 
@@ -177,6 +180,12 @@ static void send_event(subscriber *s, Lmct__V1__Event *ev) {
                         resp->event = d;
                         conn_send(s->c, resp);
                         s->dropped = 0;
+                        if (!conn_alive(s->c)) {
+                                /* That send closed the connection: S is only
+                                 * marked gone (callers walk inside enter). */
+                                lmct__v1__event__free_unpacked(ev, NULL);
+                                return;
+                        }
                 } else if (d)
                         lmct__v1__event__free_unpacked(d, NULL);
         }
@@ -522,18 +531,31 @@ static void trigger_stop(trigger *t) {
         t->fd = -1;
 }
 
+static void pressure_fired(trigger *t);
+
 /* The trigger fired. The file's readiness is edge-triggered: one call per
  * wakeup of the kernel's trigger, plus one as the descriptor is added (its
  * file always polls readable); that one counts only if the stall since the
  * trigger was made reached its threshold. */
 static void on_pressure(evutil_socket_t fd, short what, void *arg) {
         trigger *t = arg;
+        events *e = t->s->e;
+
+        (void)fd;
+        (void)what;
+        /* Sending may close the connection: its subscriptions (T's among
+         * them) are freed only once this is over. */
+        enter(e);
+        if (!t->s->gone)
+                pressure_fired(t);
+        leave(e);
+}
+
+static void pressure_fired(trigger *t) {
         cg_pressure p;
         Lmct__V1__Event *ev;
         bool first = !t->armed;
 
-        (void)fd;
-        (void)what;
         t->armed = true;
         if (trigger_read(t, &p) < 0) {
                 trigger_stop(t); /* the container is gone */
@@ -558,7 +580,6 @@ static void on_pressure(evutil_socket_t fd, short what, void *arg) {
                 t->s->dropped++;
                 return;
         }
-        /* Last: the send may close the connection, and with it T. */
         send_event(t->s, ev);
 }
 
@@ -610,6 +631,18 @@ static int trigger_start(events *e, trigger *t, int dirfd, const char *shown, st
         return 0;
 }
 
+/* Takes N of kind K of the subscriber's principal's bounds. */
+static int hold(subscriber *s, quota_kind k, size_t n, status *st) {
+        int r = quota_take(s->q, k, n);
+
+        if (r < 0)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "%s holds %llu %s already (at most %llu%s)",
+                               quota_key(s->q), (unsigned long long)quota_used(s->q, k), quota_kind_name(k),
+                               (unsigned long long)(r == -EDQUOT ? quota_limit(s->q, k) : quota_global_limit(k)),
+                               r == -EDQUOT ? "" : " in all, some kept for root");
+        return 0;
+}
+
 /* The options of a subscription to S->name: a memory threshold and PSI
  * triggers, all checked before any is set up. */
 static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *req, status *st) {
@@ -653,12 +686,14 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
                                        i + 1, (unsigned long long)pt->stall_us,
                                        (unsigned long long)pt->window_us);
         }
-        if (e->n_triggers + req->n_pressure > TRIGGERS_MAX)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EMFILE,
-                               "lmctld holds %u pressure triggers already (at most %d)", e->n_triggers,
-                               TRIGGERS_MAX);
         if (!req->has_memory_above && req->n_pressure == 0)
                 return 0;
+        if (req->n_pressure && (r = hold(s, Q_TRIGGERS, req->n_pressure, st)) < 0)
+                return r;
+        s->held_triggers = (unsigned)req->n_pressure;
+        if (req->has_memory_above && (r = hold(s, Q_THRESHOLDS, 1, st)) < 0)
+                return r;
+        s->held_threshold = req->has_memory_above;
         n = tree_lookup(e->m->root, s->name, NULL, NULL);
         if (!n)
                 return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "%s does not exist", shown);
@@ -728,6 +763,12 @@ static void sub_destroy(subscriber *s) {
         for (size_t i = 0; i < s->n_trig; i++)
                 trigger_stop(&s->trig[i]);
         free(s->trig);
+        if (s->q) {
+                quota_give(s->q, Q_TRIGGERS, s->held_triggers);
+                quota_give(s->q, Q_THRESHOLDS, s->held_threshold);
+                quota_give(s->q, Q_SUBS, s->held_sub);
+                quota_unref(s->q);
+        }
         if (s->c)
                 conn_unref(s->c);
         free(s->name);
@@ -814,7 +855,11 @@ int events_subscribe(events *e, conn *c, uint64_t id, const char *name, const Lm
         s->id = id;
         s->recursive = req->recursive;
         s->mem_fd = s->peak_fd = -1;
-        r = sub_options(e, s, req, st);
+        s->q = quota_ref(conn_caller(c)->q);
+        r = hold(s, Q_SUBS, 1, st);
+        s->held_sub = r >= 0;
+        if (r >= 0)
+                r = sub_options(e, s, req, st);
         if (r < 0) {
                 sub_destroy(s);
                 return r;

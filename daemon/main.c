@@ -16,9 +16,12 @@
 #include "lmct-client.h"
 #include "lmct-name.h"
 #include "events.h"
+#include "listen.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
+#include "quota.h"
+#include "release.h"
 #include "runs.h"
 #include "scope.h"
 #include "spawn.h"
@@ -42,57 +45,19 @@ static void usage(FILE *f) {
                 "  -t, --client-timeout S  cut off a client that takes longer than S seconds to\n"
                 "                          finish a request it began or to read its answers (30)\n"
                 "  -l, --log-dir DIR       output of detached commands when no journal runs\n"
-                "      --metrics-listen A:P  serve /metrics (Prometheus text) on address A, port P\n"
-                "                          (off by default; use a loopback address)\n"
                 "                          (default /var/log/lmct)\n"
+                "      --start-timeout S   a command must execute within S seconds of its\n"
+                "                          start, or it is killed (10)\n"
+                "      --metrics-listen A:P  serve /metrics (Prometheus text) on address A, port P,\n"
+                "                          or unix:PATH on a Unix socket (mode 0600, or 0660 with\n"
+                "                          --metrics-group GROUP): who can connect reads every\n"
+                "                          container's name, usage and limits\n"
+                "                          (off by default; use a loopback address)\n"
                 "  -v, --verbose           log debug messages too\n"
                 "  -q, --quiet             log warnings and errors only\n"
                 "  -h, --help              show this help\n"
                 "  -V, --version           show the version\n",
                 LMCT_SOCKET_DEFAULT, CGROUP_ROOT_DEFAULT, LMCT_NAME_DEPTH_MAX, LMCT_NAME_DEPTH_MAX);
-}
-
-/* Binds PATH, replacing a stale socket but never a live daemon's. */
-static int listen_on(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -1;
-        char dir[sizeof sa.sun_path];
-        char *slash;
-
-        if (strlen(path) >= sizeof sa.sun_path) {
-                log_error("socket path %s is too long", path);
-                return -ENAMETOOLONG;
-        }
-        strcpy(sa.sun_path, path);
-        snprintf(dir, sizeof dir, "%s", path);
-        slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-                *slash = '\0';
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                        return log_error_errno(negerrno(), "cannot create %s", dir);
-        }
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return log_error_errno(negerrno(), "socket");
-        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-                int probe, live;
-                if (errno != EADDRINUSE)
-                        return log_error_errno(negerrno(), "cannot bind %s", path);
-                probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
-                if (probe >= 0)
-                        close(probe);
-                if (live) {
-                        log_error("another lmctld is serving %s", path);
-                        return -EADDRINUSE;
-                }
-                (void)unlink(path);
-                if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-                        return log_error_errno(negerrno(), "cannot bind %s", path);
-        }
-        if (chmod(path, 0660) < 0 || listen(fd, SOMAXCONN) < 0)
-                return log_error_errno(negerrno(), "cannot listen on %s", path);
-        return TAKE_FD(fd);
 }
 
 /* What systemd shows: STATUS= for systemctl status, WATCHDOG=1 pings. */
@@ -172,6 +137,20 @@ static bool keeper_changed(watch *w, bool timed_out, void *userdata) {
         return false;
 }
 
+/* Descriptors, deliberately: enough for every bound lmctld keeps at once
+ * (quota.h), raised to that; where the hard limit does not allow it, the
+ * bounds shrink to what it does, so that the table never fills. */
+static void raise_nofile(void) {
+        unsigned long need = quota_descriptors_needed() + 512, have = spawn_raise_nofile(need);
+
+        if (have < need) {
+                quota_scale(have > 512 ? have - 512 : 1, need - 512);
+                log_warning("lmctld may open %lu descriptors, less than the %lu its bounds need: the bounds are "
+                            "scaled down to fit",
+                            have, need);
+        }
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
         (void)what;
         log_info("received signal %d, stopping", (int)sig);
@@ -187,6 +166,8 @@ int main(int argc, char **argv) {
                 { "scope", required_argument, NULL, 'S' },
                 { "client-timeout", required_argument, NULL, 't' },
                 { "metrics-listen", required_argument, NULL, 'M' },
+                { "start-timeout", required_argument, NULL, 'T' },
+                { "metrics-group", required_argument, NULL, 'G' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -196,11 +177,11 @@ int main(int argc, char **argv) {
         const char *socket_path = NULL, *root = NULL, *log_dir = "/var/log/lmct", *scope = NULL;
         _cleanup_free_ char *scope_path = NULL;
         _cleanup_close_ int keeper_fd = -1;
-        const char *metrics_listen = NULL;
+        const char *metrics_listen = NULL, *metrics_group = NULL;
         metrics *mt = NULL;
         service sv = { 0 };
         bool activated = false;
-        unsigned max_depth = LMCT_NAME_DEPTH_MAX, timeout_ms = 30000;
+        unsigned max_depth = LMCT_NAME_DEPTH_MAX, timeout_ms = 30000, start_timeout_ms = 10000;
         struct event_base *base = NULL;
         struct event *sigterm = NULL, *sigint = NULL;
         manager *m = NULL;
@@ -224,14 +205,17 @@ int main(int argc, char **argv) {
                 case 'l': log_dir = optarg; break;
                 case 'S': scope = optarg; break;
                 case 'M': metrics_listen = optarg; break;
-                case 't': {
+                case 'G': metrics_group = optarg; break;
+                case 't':
+                case 'T': {
                         char *end;
                         double v = strtod(optarg, &end);
                         if (*end || !(v >= 0.1 && v <= 86400)) {
-                                fprintf(stderr, "lmctld: --client-timeout takes seconds, 0.1..86400\n");
+                                fprintf(stderr, "lmctld: --%s takes seconds, 0.1..86400\n",
+                                        c == 't' ? "client-timeout" : "start-timeout");
                                 return 2;
                         }
-                        timeout_ms = (unsigned)(v * 1000);
+                        *(c == 't' ? &timeout_ms : &start_timeout_ms) = (unsigned)(v * 1000);
                         break;
                 }
                 case 'v': log_max_level = LOG_DEBUG; break;
@@ -260,7 +244,7 @@ int main(int argc, char **argv) {
                 socket_path = LMCT_SOCKET_DEFAULT;
 
         signal(SIGPIPE, SIG_IGN);
-        spawn_raise_nofile();
+        raise_nofile();
         base = event_base_new();
         if (!base)
                 goto out;
@@ -274,11 +258,12 @@ int main(int argc, char **argv) {
         if (keeper_fd >= 0 && watch_events(m->watcher, keeper_fd, -1, keeper_changed, &keeper_fd, NULL, NULL) < 0)
                 goto out;
         m->log_dir = strdup(log_dir);
-        if (!m->log_dir || events_new(m, &m->events) < 0)
+        m->start_timeout_ms = start_timeout_ms;
+        if (!m->log_dir || events_new(m, &m->events) < 0 || releaser_new(base, &m->releaser) < 0)
                 goto out;
         fd = passed_socket();
         if (fd == -ENOENT)
-                fd = listen_on(socket_path);
+                fd = listen_unix(socket_path, 0660, (gid_t)-1);
         else if (fd >= 0) {
                 activated = true;
                 socket_path = "the socket passed by systemd";
@@ -290,7 +275,7 @@ int main(int argc, char **argv) {
                 goto out;
         }
         server_set_timeout(srv, timeout_ms);
-        if (metrics_listen && metrics_start(base, m, metrics_listen, &mt) < 0)
+        if (metrics_listen && metrics_start(base, m, metrics_listen, metrics_group, &mt) < 0)
                 goto out;
         sigterm = evsignal_new(base, SIGTERM, on_signal, base);
         sigint = evsignal_new(base, SIGINT, on_signal, base);
@@ -321,8 +306,10 @@ out:
         if (m)
                 runs_free_all(m);
         server_free(srv);
-        if (m)
+        if (m) {
                 m->events = events_free(m->events);
+                m->releaser = releaser_free(m->releaser);
+        }
         manager_free(m);
         if (base)
                 event_base_free(base);

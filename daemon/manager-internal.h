@@ -75,3 +75,7 @@ int read_usage(int fd, Lmct__V1__Usage *u);
 Lmct__V1__Pressure *pressure_message(const cg_pressure *p);
 /* OWN tightened by every ancestor of N up to the root (show, stats). */
 int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret);
+
+/* An answer (list, stats, ps) that would be over MAX bytes: refused before
+ * more of it is built. */
+int answer_too_big(status *st, size_t max);

@@ -12,13 +12,10 @@
 
 #include "lmct-name.h"
 #include "log.h"
+#include "peer.h"
 #include "util.h"
 
 #define ENTER_PIDS_MAX 1024
-
-static int pidfd_open_(pid_t pid) {
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-}
 
 static int pidfd_send_signal_(int pidfd, int sig) {
         return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
@@ -38,7 +35,7 @@ static int enter_allowed(manager *m, pid_t pid, int pidfd, const enter_policy *p
                 snprintf(file, sizeof file, "/proc/%d/status", pid);
                 fd = open(file, O_RDONLY | O_CLOEXEC);
                 k = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-                if (k < 0 || pidfd_send_signal_(pidfd, 0) < 0)
+                if (k < 0 || !pidfd_alive(pidfd))
                         return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
                 buf[k] = '\0';
                 u = strstr(buf, "\nUid:");
@@ -49,20 +46,19 @@ static int enter_allowed(manager *m, pid_t pid, int pidfd, const enter_policy *p
                                        "process %d is not uid %u's (its uids are %u, %u, %u)", pid,
                                        (unsigned)pol->uid, r_, e_, s_);
         }
-        if (pol->within) {
-                status ignored;
-                char *where = NULL;
-                size_t l = strlen(pol->within);
-                bool inside;
-
-                inside = manager_detect(m, pid, &where, &ignored) == 0 && strncmp(where, pol->within, l) == 0 &&
-                         (where[l] == '\0' || where[l] == '/');
-                free(where);
-                if (pidfd_send_signal_(pidfd, 0) < 0)
-                        return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
-                if (!inside)
+        if (pol->within || pol->may_take) {
+                char where[LMCT_NAME_MAX + 1];
+                size_t l = pol->within ? strlen(pol->within) : 0;
+                int r = manager_pid_position(m, pid, pidfd, where, sizeof where, st);
+                if (r < 0)
+                        return r;
+                if (pol->within && (strncmp(where, pol->within, l) != 0 || (where[l] != '\0' && where[l] != '/')))
                         return st_fail(st, LMCT__V1__CODE__PERMISSION_DENIED, -EPERM,
                                        "process %d is not in your container", pid);
+                /* Its own process, but in a container of someone else's:
+                 * taking it from there would undo their limits. */
+                if (pol->may_take && (r = pol->may_take(pol->userdata, where, st)) < 0)
+                        return r;
         }
         return 0;
 }
@@ -131,7 +127,7 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                 else if (r < 0)
                         r = st_fail(st, st_code_from_errno(r), r, "cannot move process %d into %s: %s", pids[i], path,
                                     strerror(-r));
-                else if (pidfd_send_signal_(pfds[i], 0) < 0)
+                else if (!pidfd_alive(pfds[i]))
                         r = st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d ended while it was being moved",
                                     pids[i]);
                 if (r < 0)
@@ -199,18 +195,55 @@ int manager_resume(manager *m, const char *name, status *st) {
         return 0;
 }
 
-static int signal_pid(pid_t pid, void *userdata) {
-        int sig = *(int *)userdata;
-        _cleanup_close_ int pfd = pidfd_open_(pid);
+int manager_pid_position(manager *m, pid_t pid, int pidfd, char *name, size_t len, status *st) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int dir = -1;
+        char path[32];
+        int r;
 
-        if (pfd >= 0)
-                (void)pidfd_send_signal_(pfd, sig);
+        snprintf(path, sizeof path, "/proc/%d", (int)pid);
+        dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* Alive once the directory is open: it is the pidfd's process's. */
+        if (dir < 0 || !pidfd_alive(pidfd))
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
+        r = read_file_at(dir, "cgroup", 64 << 10, &text, NULL);
+        if (r < 0)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
+        r = peer_position(text, m->root_cgpath, name, len);
+        if (r == -ENOENT)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, r, "process %d is in no cgroup v2 cgroup", pid);
+        if (r < 0)
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot read the cgroup of process %d", pid);
+        return 0;
+}
+
+typedef struct kill_ctx {
+        manager *m;
+        const char *within;      /* the container's full name */
+        int sig;
+} kill_ctx;
+
+/* Signals PID only if, its pidfd open, it is still in the container: a pid
+ * that was freed and taken by another process since cgroup.procs was read
+ * is left alone, wherever that process lives. */
+static int signal_pid(pid_t pid, void *userdata) {
+        kill_ctx *k = userdata;
+        _cleanup_close_ int pfd = pidfd_open_(pid);
+        char where[LMCT_NAME_MAX + 1];
+        size_t l = strlen(k->within);
+        status ignored;
+
+        if (pfd < 0 || manager_pid_position(k->m, pid, pfd, where, sizeof where, &ignored) < 0)
+                return 0;
+        if (strncmp(where, k->within, l) == 0 && (where[l] == '\0' || where[l] == '/'))
+                (void)pidfd_send_signal_(pfd, k->sig);
         return 0;
 }
 
 int manager_kill(manager *m, const char *name, int sig, status *st) {
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
+        kill_ctx k = { m, path, sig };
         node *n;
         int r;
 
@@ -227,7 +260,7 @@ int manager_kill(manager *m, const char *name, int sig, status *st) {
                 if (r == 0)
                         goto done;
         }
-        (void)cg_for_each_pid_below(fd, signal_pid, &sig);
+        (void)cg_for_each_pid_below(fd, signal_pid, &k);
 done:
         log_info("sent signal %d to %s", sig, path);
         return 0;

@@ -10,16 +10,26 @@
 #include "labels.h"
 #include "lmct-limits.h"
 #include "lmct-name.h"
+#include "peer.h"
 #include "util.h"
 
 typedef struct strv {
         char **v;
         size_t n, alloc;
+        size_t room;     /* bytes the answer may still take */
 } strv;
 
 static int strv_push(strv *s, char *str) {
+        size_t sz;
+
         if (!str)
                 return -ENOMEM;
+        sz = strlen(str) + 4;
+        if (sz > s->room) {
+                free(str);
+                return -EMSGSIZE;
+        }
+        s->room -= sz;
         if (s->n == s->alloc) {
                 size_t na = s->alloc ? s->alloc * 2 : 16;
                 char **nv = realloc(s->v, na * sizeof *nv);
@@ -82,10 +92,11 @@ static void filter_labels(manager *m, strv *out, Lmct__V1__Label *const *sel, si
 }
 
 int manager_list(manager *m, const char *name, bool recursive, node_filter visible, void *ud,
-                 Lmct__V1__Label *const *sel, size_t n_sel, Lmct__V1__ListResult **ret, status *st) {
+                 Lmct__V1__Label *const *sel, size_t n_sel, size_t max_bytes, Lmct__V1__ListResult **ret,
+                 status *st) {
         char path[LMCT_NAME_MAX + 2];
         Lmct__V1__ListResult *res;
-        strv out = { 0 };
+        strv out = { .room = max_bytes };
         node *n;
         int r;
 
@@ -100,6 +111,8 @@ int manager_list(manager *m, const char *name, bool recursive, node_filter visib
                 filter_labels(m, &out, sel, n_sel);
         if (r < 0 || !(res = malloc(sizeof *res))) {
                 strv_done(&out);
+                if (r == -EMSGSIZE)
+                        return answer_too_big(st, max_bytes);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
         lmct__v1__list_result__init(res);
@@ -256,12 +269,17 @@ typedef struct ps_ctx {
         Lmct__V1__PsResult *res;
         size_t alloc;
         const char *container;
+        size_t room;     /* bytes the answer may still take */
 } ps_ctx;
 
 static int ps_add(pid_t pid, void *userdata) {
         ps_ctx *c = userdata;
+        size_t sz = strlen(c->container) + 16;
         Lmct__V1__Process *p;
 
+        if (sz > c->room)
+                return -EMSGSIZE;
+        c->room -= sz;
         if (c->res->n_processes == c->alloc) {
                 size_t na = c->alloc ? c->alloc * 2 : 16;
                 Lmct__V1__Process **nv = realloc(c->res->processes, na * sizeof *nv);
@@ -308,8 +326,9 @@ static int ps_node(manager *m, node *n, bool recursive, ps_ctx *c) {
         return 0;
 }
 
-int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult **ret, status *st) {
-        ps_ctx c = { 0 };
+int manager_ps(manager *m, const char *name, bool recursive, size_t max_bytes, Lmct__V1__PsResult **ret,
+               status *st) {
+        ps_ctx c = { .room = max_bytes };
         node *n;
         int r;
 
@@ -323,6 +342,8 @@ int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult 
         r = ps_node(m, n, recursive, &c);
         if (r < 0) {
                 lmct__v1__ps_result__free_unpacked(c.res, NULL);
+                if (r == -EMSGSIZE)
+                        return answer_too_big(st, max_bytes);
                 return st_fail(st, st_code_from_errno(r), r, "cannot list processes: %s", strerror(-r));
         }
         *ret = c.res;
@@ -330,44 +351,21 @@ int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult 
 }
 
 int manager_detect(manager *m, pid_t pid, char **ret_name, status *st) {
-        char file[64], buf[4096], *line, *path, *name;
-        size_t rl = strlen(m->root_cgpath), used = 0;
-        _cleanup_close_ int fd = -1;
-        ssize_t n;
+        char name[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int pidfd = -1;
+        int r;
 
         if (pid <= 0)
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%d is not a process id", pid);
-        snprintf(file, sizeof file, "/proc/%d/cgroup", pid);
-        fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        pidfd = pidfd_open_(pid);
+        if (pidfd < 0)
                 return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
-        n = read(fd, buf, sizeof buf - 1);
-        if (n < 0)
-                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
-        buf[n] = '\0';
-        line = strstr(buf, "0::");
-        if (!line || (line != buf && line[-1] != '\n'))
-                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "process %d is in no cgroup v2 cgroup", pid);
-        path = line + 3;
-        path[strcspn(path, "\n")] = '\0';
-        if (strncmp(path, m->root_cgpath, rl) != 0 || path[rl] != '/')
-                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT,
-                               "process %d is not in a container (its cgroup is %s)", pid, path);
-        /* The longest prefix of container components: stops at the leaf. */
-        name = path + rl + 1;
-        for (const char *p = name; *p;) {
-                size_t len = strcspn(p, "/");
-                if (lmct_name_check(p, len, 1, 0, NULL, NULL, 0) != 1)
-                        break;
-                used = (size_t)(p + len - name);
-                p += len;
-                if (*p == '/')
-                        p++;
-        }
-        if (used == 0)
-                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT,
-                               "process %d is not in a container (its cgroup is %s)", pid, path);
-        *ret_name = strndup(name, used);
+        r = manager_pid_position(m, pid, pidfd, name, sizeof name, st);
+        if (r < 0)
+                return r;
+        if (!name[0])
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "process %d is not in a container", pid);
+        *ret_name = strdup(name);
         if (!*ret_name)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         return 0;

@@ -38,6 +38,13 @@ const char *quote(const char *s, char *buf, size_t len) {
         return buf;
 }
 
+int answer_too_big(status *st, size_t max) {
+        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EMSGSIZE,
+                       "the answer would be over %zu bytes, more than this caller may be sent at once: ask for "
+                       "less (a smaller subtree, or without -r)",
+                       max);
+}
+
 int check_name(manager *m, const char *name, bool allow_root, status *st, const char **ret_norm) {
         char err[200], q[100];
         size_t skip;
@@ -374,6 +381,7 @@ int manager_new(struct event_base *base, const char *root_path, unsigned max_dep
         m->max_depth = max_depth;
         m->destroy_timeout_ms = 30000;
         m->pause_timeout_ms = 30000;
+        m->start_timeout_ms = 10000;
         m->root_path = strdup(root_path);
         if (!m->root_path) {
                 r = -ENOMEM;

@@ -16,6 +16,8 @@
 #define MANAGER_PENDING 1
 
 struct event_base;
+struct spawn_spec;
+struct releaser;
 
 typedef struct manager {
         struct event_base *base;
@@ -30,6 +32,11 @@ typedef struct manager {
         int destroy_timeout_ms;
         int pause_timeout_ms;
         struct run *runs;      /* commands lmctld started and still tracks */
+        unsigned start_timeout_ms; /* a command must execute within this */
+        /* How commands are started (spawn.h; NULL: spawn_start). */
+        int (*spawn)(const struct spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold,
+                     char *err, size_t errlen);
+        struct releaser *releaser; /* closes clients' descriptors off the loop (release.h) */
         char *log_dir;         /* detached output when no journal runs */
         const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */
         const char *owner_xattr;  /* where a container's owner is kept, NULL if nowhere */
@@ -66,15 +73,23 @@ typedef bool (*node_filter)(const node *n, void *userdata);
 /* VISIBLE may be NULL: everything is. Otherwise a container it refuses is
  * left out, and the visible subtrees below it are listed instead. With
  * N_SEL selectors, only the containers that carry every label of SEL. */
+/* MAX_BYTES (here and for ps and stats): the largest answer the caller may
+ * be sent; a bigger one is refused (RESOURCE_EXHAUSTED) before it is built. */
 int manager_list(manager *m, const char *name, bool recursive, node_filter visible, void *ud,
-                 Lmct__V1__Label *const *sel, size_t n_sel, Lmct__V1__ListResult **ret, status *st);
+                 Lmct__V1__Label *const *sel, size_t n_sel, size_t max_bytes, Lmct__V1__ListResult **ret,
+                 status *st);
 int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, status *st);
-int manager_ps(manager *m, const char *name, bool recursive, Lmct__V1__PsResult **ret, status *st);
+int manager_ps(manager *m, const char *name, bool recursive, size_t max_bytes, Lmct__V1__PsResult **ret,
+               status *st);
 /* What a process must be for a caller to move it (NULL: anything). */
 typedef struct enter_policy {
         bool check_uid;        /* real, effective and saved uid are UID */
         uid_t uid;
         const char *within;    /* it is in this container or below already */
+        /* Whether it may be taken from container FROM (its full name; ""
+         * for outside every container), or NULL: from anywhere. */
+        int (*may_take)(void *userdata, const char *from, status *st);
+        void *userdata;
 } enter_policy;
 int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, const enter_policy *pol,
                   status *st);
@@ -82,7 +97,12 @@ int manager_pause(manager *m, const char *name, status *st, op_done_fn done, voi
 int manager_resume(manager *m, const char *name, status *st);
 int manager_kill(manager *m, const char *name, int sig, status *st);
 int manager_detect(manager *m, pid_t pid, char **ret_name, status *st);
-int manager_stats(manager *m, const char *name, bool recursive, Lmct__V1__StatsResult **ret, status *st);
+/* The container the process behind PIDFD (pid PID) is in, into NAME (""
+ * outside lmctld's tree): read through its /proc directory, and checked to
+ * be about that process and not one that took its pid since. */
+int manager_pid_position(manager *m, pid_t pid, int pidfd, char *name, size_t len, status *st);
+int manager_stats(manager *m, const char *name, bool recursive, size_t max_bytes, Lmct__V1__StatsResult **ret,
+                  status *st);
 
 /* Opens the leaf of container NAME (creating it) for starting processes. */
 int manager_leaf_fd(manager *m, const char *name, status *st);

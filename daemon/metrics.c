@@ -1,25 +1,63 @@
-/* /metrics in the Prometheus text format, served by libevent's HTTP server
- * on the loop lmctld already runs. Series are per container, labelled
- * name="a/b", named as cAdvisor names them where the meaning is the same. */
+/* /metrics in the Prometheus text format, on the loop lmctld already runs.
+ * Series are per container, labelled name="a/b", named as cAdvisor names
+ * them where the meaning is the same.
+ *
+ * Who may read is who may connect: a Unix socket's mode and group decide
+ * it (unix:PATH); a TCP address serves anyone who reaches it. Either way
+ * the connections are bounded: at most METRICS_CONNS_MAX at once (the
+ * listener pauses at that many, so slow clients never use up lmctld's
+ * descriptors), each closed METRICS_CONN_DEADLINE_S seconds after it
+ * came, whatever it does. libevent's HTTP server (2.1) has neither bound
+ * nor a hook that could add one, so this serves the one thing a scraper
+ * asks, itself: a GET of /metrics, HTTP/1.0 or 1.1, answered with
+ * Content-Length and Connection: close; anything else is 404 or 405. A
+ * connection's socket, and any descriptor a client sends on a Unix one,
+ * are closed off the loop (release.h), as a lmctld client's are. */
 #include "metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/http.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <grp.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cgroup.h"
 #include "events.h"
+#include "listen.h"
+#include "list.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "release.h"
 #include "util.h"
+
+#define METRICS_CONNS_MAX 16
+#define METRICS_CONN_DEADLINE_S 10
+#define REQUEST_HEAD_MAX 8192
+
+typedef struct mconn mconn;
+struct mconn {
+        metrics *mt;
+        int fd;
+        struct event *ev_read, *ev_write, *deadline;
+        struct evbuffer *in, *out;
+        LIST_FIELDS(mconn, conns);
+};
 
 struct metrics {
         manager *m;
-        struct evhttp *http;
+        struct event_base *base;
+        struct evconnlistener *listener;
+        mconn *conns;
+        unsigned n_conns;
+        quota *q;                /* what its clients' descriptors count against */
+        struct event *backoff;
+        char *unix_path;         /* removed at exit */
 };
 
 /* Each series: its name, type and help, then a line per container. */
@@ -134,26 +172,21 @@ static void walk(collect *c, node *n) {
                 walk(c, n->children[i]);
 }
 
-static void on_metrics(struct evhttp_request *req, void *arg) {
-        metrics *mt = arg;
-        struct evbuffer *out;
+/* The body of /metrics: series by series, as the text format asks. */
+static int render(metrics *mt, struct evbuffer *out) {
         collect c = { mt->m, NULL, NULL, 0, 0 };
 
-        if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-                evhttp_send_error(req, 405, "only GET");
-                return;
-        }
-        out = evbuffer_new();
         c.alloc = manager_count(mt->m);
         c.names = calloc(c.alloc ? c.alloc : 1, sizeof *c.names);
         c.samples = calloc(c.alloc ? c.alloc : 1, sizeof *c.samples);
-        if (!out || !c.names || !c.samples) {
-                evhttp_send_error(req, 500, "out of memory");
-                goto done;
+        if (!c.names || !c.samples) {
+                free(c.names);
+                free(c.samples);
+                return -ENOMEM;
         }
         walk(&c, mt->m->root);
-        /* Series by series, as the text format asks. Names hold no '"' or
-         * '\\' (container names are A-Z a-z 0-9 _ - /): no escaping needed. */
+        /* Names hold no '"' or '\\' (container names are A-Z a-z 0-9 _ - /):
+         * no escaping needed. */
         for (int k = 0; k < _M_MAX; k++) {
                 evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", series[k].name, series[k].help,
                                     series[k].name, series[k].type);
@@ -168,55 +201,294 @@ static void on_metrics(struct evhttp_request *req, void *arg) {
                             "# HELP lmct_event_subscribers Open event subscriptions\n"
                             "# TYPE lmct_event_subscribers gauge\nlmct_event_subscribers %u\n",
                             manager_count(mt->m), events_subscribers(mt->m->events));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "text/plain; version=0.0.4; charset=utf-8");
-        evhttp_send_reply(req, 200, "OK", out);
-done:
         for (size_t i = 0; i < c.n; i++)
                 free(c.names[i]);
         free(c.names);
         free(c.samples);
-        if (out)
-                evbuffer_free(out);
+        return 0;
 }
 
-static void on_other(struct evhttp_request *req, void *arg) {
-        (void)arg;
-        evhttp_send_error(req, 404, "lmctld serves /metrics only");
+static void mconn_free(mconn *c) {
+        metrics *mt = c->mt;
+
+        LIST_REMOVE(conns, mt->conns, c);
+        event_free(c->ev_read);
+        event_free(c->ev_write);
+        event_free(c->deadline);
+        evbuffer_free(c->in);
+        evbuffer_free(c->out);
+        release_fds(mt->m->releaser, mt->q, &c->fd, 1, 0, 0);
+        free(c);
+        if (mt->n_conns-- == METRICS_CONNS_MAX && mt->listener)
+                evconnlistener_enable(mt->listener);
 }
 
-int metrics_start(struct event_base *base, manager *m, const char *listen, metrics **ret) {
-        char host[64];
-        const char *colon = strrchr(listen, ':');
-        unsigned long port;
+/* The answer: a status, the headers, BODY (taken, may be NULL). */
+static void respond(mconn *c, int code, const char *reason, struct evbuffer *body) {
+        size_t len = body ? evbuffer_get_length(body) : 0;
+
+        evbuffer_add_printf(c->out,
+                            "HTTP/1.1 %d %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                            "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                            code, reason, len);
+        if (body) {
+                evbuffer_add_buffer(c->out, body);
+                evbuffer_free(body);
+        }
+        event_del(c->ev_read);
+        event_add(c->ev_write, NULL);
+}
+
+static void respond_text(mconn *c, int code, const char *reason, const char *text) {
+        struct evbuffer *b = evbuffer_new();
+
+        if (b)
+                evbuffer_add_printf(b, "%s\n", text);
+        respond(c, code, reason, b);
+}
+
+/* The request line of a whole request head in C's input. */
+static void answer(mconn *c) {
+        char line[256], *method, *target, *version, *save = NULL;
+        size_t n = evbuffer_copyout(c->in, line, sizeof line - 1) < 0 ? 0 : strcspn(line, "\r\n");
+        struct evbuffer *body;
+
+        line[n < sizeof line ? n : sizeof line - 1] = '\0';
+        method = strtok_r(line, " ", &save);
+        target = strtok_r(NULL, " ", &save);
+        version = strtok_r(NULL, " ", &save);
+        if (!method || !target || !version || strncmp(version, "HTTP/1.", 7) != 0) {
+                respond_text(c, 400, "Bad Request", "not an HTTP/1 request");
+                return;
+        }
+        if (strcmp(method, "GET") != 0) {
+                respond_text(c, 405, "Method Not Allowed", "only GET");
+                return;
+        }
+        if (strcmp(target, "/metrics") != 0 && strncmp(target, "/metrics?", 9) != 0) {
+                respond_text(c, 404, "Not Found", "lmctld serves /metrics only");
+                return;
+        }
+        body = evbuffer_new();
+        if (!body || render(c->mt, body) < 0) {
+                if (body)
+                        evbuffer_free(body);
+                respond_text(c, 500, "Internal Server Error", "out of memory");
+                return;
+        }
+        respond(c, 200, "OK", body);
+}
+
+static void on_mreadable(evutil_socket_t fd, short what, void *arg) {
+        mconn *c = arg;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * 253)];
+        } control;
+        char buf[4096];
+        struct iovec iov = { buf, sizeof buf };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        struct evbuffer_ptr end;
+        ssize_t n;
+
+        (void)what;
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        /* A descriptor sent on a Unix socket is let go off the loop. */
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+                        release_fds(c->mt->m->releaser, c->mt->q, (int *)CMSG_DATA(cm),
+                                    (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int), 0, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                mconn_free(c);
+                return;
+        }
+        evbuffer_add(c->in, buf, (size_t)n);
+        end = evbuffer_search(c->in, "\r\n\r\n", 4, NULL);
+        if (end.pos < 0)
+                end = evbuffer_search(c->in, "\n\n", 2, NULL);
+        if (end.pos >= 0)
+                answer(c);
+        else if (evbuffer_get_length(c->in) > REQUEST_HEAD_MAX)
+                respond_text(c, 431, "Request Header Fields Too Large", "request head over 8 KiB");
+}
+
+static void on_mwritable(evutil_socket_t fd, short what, void *arg) {
+        mconn *c = arg;
+
+        (void)what;
+        if (evbuffer_write(c->out, fd) < 0 && errno != EAGAIN && errno != EINTR) {
+                mconn_free(c);
+                return;
+        }
+        if (evbuffer_get_length(c->out) == 0)
+                mconn_free(c); /* answered: Connection: close */
+}
+
+static void on_mdeadline(evutil_socket_t fd, short what, void *arg) {
+        (void)fd;
+        (void)what;
+        mconn_free(arg);
+}
+
+static void on_maccept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
+        metrics *mt = arg;
+        struct timeval tv = { METRICS_CONN_DEADLINE_S, 0 };
+        mconn *c = calloc(1, sizeof *c);
+
+        (void)l;
+        (void)sa;
+        (void)salen;
+        if (c) {
+                c->mt = mt;
+                c->fd = fd;
+                c->in = evbuffer_new();
+                c->out = evbuffer_new();
+                c->ev_read = event_new(mt->base, fd, EV_READ | EV_PERSIST, on_mreadable, c);
+                c->ev_write = event_new(mt->base, fd, EV_WRITE | EV_PERSIST, on_mwritable, c);
+                c->deadline = evtimer_new(mt->base, on_mdeadline, c);
+        }
+        if (!c || !c->in || !c->out || !c->ev_read || !c->ev_write || !c->deadline) {
+                if (c) {
+                        if (c->in)
+                                evbuffer_free(c->in);
+                        if (c->out)
+                                evbuffer_free(c->out);
+                        if (c->ev_read)
+                                event_free(c->ev_read);
+                        if (c->ev_write)
+                                event_free(c->ev_write);
+                        if (c->deadline)
+                                event_free(c->deadline);
+                        free(c);
+                }
+                release_fds(mt->m->releaser, mt->q, &fd, 1, 0, 0);
+                return;
+        }
+        LIST_PREPEND(conns, mt->conns, c);
+        event_add(c->ev_read, NULL);
+        evtimer_add(c->deadline, &tv);
+        if (++mt->n_conns == METRICS_CONNS_MAX)
+                evconnlistener_disable(mt->listener);
+}
+
+static void on_backoff(evutil_socket_t fd, short what, void *arg) {
+        metrics *mt = arg;
+
+        (void)fd;
+        (void)what;
+        if (mt->listener && mt->n_conns < METRICS_CONNS_MAX)
+                evconnlistener_enable(mt->listener);
+}
+
+/* accept() failed (no descriptor left): try again in a second, not at once. */
+static void on_maccept_error(struct evconnlistener *l, void *arg) {
+        metrics *mt = arg;
+        int e = EVUTIL_SOCKET_ERROR();
+        struct timeval tv = { 1, 0 };
+
+        if (e == EAGAIN || e == EINTR || e == ECONNABORTED)
+                return;
+        evconnlistener_disable(l);
+        evtimer_add(mt->backoff, &tv);
+}
+
+/* The socket of unix:PATH, its group GROUP (NULL: root's only). */
+static int unix_socket(metrics *mt, const char *path, const char *group) {
+        gid_t gid = (gid_t)-1;
+        int fd;
+
+        if (group) {
+                struct group *gr = getgrnam(group);
+                if (!gr) {
+                        log_error("--metrics-group %s: no such group", group);
+                        return -EINVAL;
+                }
+                gid = gr->gr_gid;
+        }
+        fd = listen_unix(path, group ? 0660 : 0600, gid);
+        if (fd >= 0 && !(mt->unix_path = strdup(path))) {
+                close(fd);
+                return -ENOMEM;
+        }
+        return fd;
+}
+
+/* A listening TCP socket on ADDRESS:PORT. */
+static int tcp_socket(const char *where) {
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+        struct addrinfo *ai = NULL;
+        const char *colon = strrchr(where, ':');
+        char host[64], port[8];
+        unsigned long p;
         char *end;
-        metrics *mt;
+        int fd, one = 1;
 
-        if (!colon || (size_t)(colon - listen) >= sizeof host) {
-                log_error("--metrics-listen %s: give ADDRESS:PORT, such as 127.0.0.1:9101", listen);
+        if (!colon || (size_t)(colon - where) >= sizeof host) {
+                log_error("--metrics-listen %s: give ADDRESS:PORT, such as 127.0.0.1:9101, or unix:PATH", where);
                 return -EINVAL;
         }
-        snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-        port = strtoul(colon + 1, &end, 10);
-        if (*end || port == 0 || port > 65535) {
-                log_error("--metrics-listen %s: the port must be 1..65535", listen);
+        snprintf(host, sizeof host, "%.*s", (int)(colon - where), where);
+        p = strtoul(colon + 1, &end, 10);
+        if (*end || p == 0 || p > 65535) {
+                log_error("--metrics-listen %s: the port must be 1..65535", where);
                 return -EINVAL;
         }
-        mt = calloc(1, sizeof *mt);
+        snprintf(port, sizeof port, "%lu", p);
+        if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:9101 */
+                memmove(host, host + 1, strlen(host));
+                host[strlen(host) - 1] = '\0';
+        }
+        if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai) {
+                log_error("--metrics-listen %s: %s is not a numeric address", where, host);
+                return -EINVAL;
+        }
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+                int r = negerrno();
+                log_error("cannot serve metrics on %s: %s", where, strerror(-r));
+                if (fd >= 0)
+                        close(fd);
+                freeaddrinfo(ai);
+                return r;
+        }
+        freeaddrinfo(ai);
+        return fd;
+}
+
+int metrics_start(struct event_base *base, manager *m, const char *listen, const char *group, metrics **ret) {
+        metrics *mt = calloc(1, sizeof *mt);
+        int fd;
+
         if (!mt)
                 return -ENOMEM;
         mt->m = m;
-        mt->http = evhttp_new(base);
-        if (!mt->http || evhttp_bind_socket(mt->http, host, (uint16_t)port) < 0) {
-                log_error("cannot serve metrics on %s: %m", listen);
+        mt->base = base;
+        if (strncmp(listen, "unix:", 5) == 0)
+                fd = unix_socket(mt, listen + 5, group);
+        else if (group) {
+                log_error("--metrics-group applies to a unix:PATH listener only");
+                fd = -EINVAL;
+        } else
+                fd = tcp_socket(listen);
+        if (fd < 0) {
                 metrics_free(mt);
-                return -EADDRNOTAVAIL;
+                return fd;
         }
-        evhttp_set_allowed_methods(mt->http, EVHTTP_REQ_GET);
-        evhttp_set_cb(mt->http, "/metrics", on_metrics, mt);
-        evhttp_set_gencb(mt->http, on_other, mt);
-        evhttp_set_timeout(mt->http, 10);
-        log_info("serving metrics on http://%s/metrics", listen);
+        mt->q = quota_get("metrics clients", false);
+        mt->backoff = evtimer_new(base, on_backoff, mt);
+        mt->listener = evconnlistener_new(base, on_maccept, mt, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+        if (!mt->q || !mt->backoff || !mt->listener) {
+                if (!mt->listener)
+                        close(fd);
+                metrics_free(mt);
+                return -ENOMEM;
+        }
+        evconnlistener_set_error_cb(mt->listener, on_maccept_error);
+        log_info("serving metrics on %s%s/metrics", strncmp(listen, "unix:", 5) == 0 ? "" : "http://", listen);
         *ret = mt;
         return 0;
 }
@@ -224,8 +496,18 @@ int metrics_start(struct event_base *base, manager *m, const char *listen, metri
 metrics *metrics_free(metrics *mt) {
         if (!mt)
                 return NULL;
-        if (mt->http)
-                evhttp_free(mt->http);
+        if (mt->listener)
+                evconnlistener_free(mt->listener);
+        mt->listener = NULL;
+        while (mt->conns)
+                mconn_free(mt->conns);
+        if (mt->backoff)
+                event_free(mt->backoff);
+        if (mt->unix_path) {
+                (void)unlink(mt->unix_path);
+                free(mt->unix_path);
+        }
+        quota_unref(mt->q);
         free(mt);
         return NULL;
 }

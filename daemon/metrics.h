@@ -1,4 +1,4 @@
-/* lmctld --metrics-listen ADDR:PORT: /metrics for Prometheus. */
+/* lmctld --metrics-listen ADDR:PORT or unix:PATH: /metrics for Prometheus. */
 #pragma once
 
 #include "manager.h"
@@ -6,5 +6,7 @@
 struct event_base;
 typedef struct metrics metrics;
 
-int metrics_start(struct event_base *base, manager *m, const char *listen, metrics **ret);
+/* GROUP: with unix:PATH, the group that may read (mode 0660); NULL: root
+ * only (0600). */
+int metrics_start(struct event_base *base, manager *m, const char *listen, const char *group, metrics **ret);
 metrics *metrics_free(metrics *mt);

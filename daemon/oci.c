@@ -19,6 +19,7 @@
 #define CONFIG_MAX (4u << 20)
 
 struct oci_bundle {
+        char *dir;               /* the bundle: relative bind sources are below it */
         char *rootfs;
         char **argv, **envp;
         char *cwd;
@@ -480,7 +481,9 @@ int oci_load(const char *bundle, oci_bundle **ret, status *st) {
         dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return BAD(st, "bundle %s: %s", bundle, strerror(errno));
-        fd = openat(dfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* Non-blocking: a FIFO must not hold the open (and the loop) until
+         * somebody writes to it; it is refused as not a regular file. */
+        fd = openat(dfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0)
                 return BAD(st, "bundle %s has no config.json: %s", bundle, strerror(errno));
         if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > CONFIG_MAX)
@@ -501,7 +504,8 @@ int oci_load(const char *bundle, oci_bundle **ret, status *st) {
                 return -ENOMEM;
         }
         lmct__v1__limits__init(&b->limits);
-        r = parse(cfg, bundle, b, st);
+        b->dir = strdup(bundle);
+        r = b->dir ? parse(cfg, bundle, b, st) : -ENOMEM;
         json_object_put(cfg);
         if (r < 0) {
                 oci_free(b);
@@ -514,6 +518,7 @@ int oci_load(const char *bundle, oci_bundle **ret, status *st) {
 oci_bundle *oci_free(oci_bundle *b) {
         if (!b)
                 return NULL;
+        free(b->dir);
         free(b->rootfs);
         strv_free(b->argv);
         strv_free(b->envp);
@@ -547,6 +552,7 @@ void oci_spawn_spec(const oci_bundle *b, spawn_spec *sp) {
         sp->ns_flags = b->ns_flags;
         sp->hostname = b->hostname;
         sp->rootfs = b->rootfs;
+        sp->bundle_dir = b->dir;
         sp->mounts = b->mounts;
         sp->n_mounts = b->n_mounts;
         sp->masked = b->masked;

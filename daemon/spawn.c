@@ -8,17 +8,17 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <grp.h>
-#include <sys/capability.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -28,13 +28,19 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-
-
-/* What the child reports through the error pipe before exec. */
+/* What is said on the channel (a SOCK_SEQPACKET pair: one message each):
+ * the helper says TOOK once it holds its own descriptors, then BORN with
+ * the command's pid and a pidfd of it (SCM_RIGHTS); the command, if it
+ * cannot execute, a child_error. The channel closes when it executes. */
+#define TOOK 'F'
+struct born {
+        char kind;               /* 'B' */
+        int pid;
+};
 struct child_error {
         int err;
         int exec_failed;
-        char step[96];
+        char step[160];
 };
 
 static void child_fail(int pipefd, int err, int exec_failed, const char *step) {
@@ -83,170 +89,105 @@ static int exec_search(char *const *argv, char *const *envp) {
         return -saved;
 }
 
-/* mkdir -p of PATH relative to the current directory. */
-static int mkdir_parents(const char *path, bool last_too) {
-        char buf[4096];
-        size_t len = strlen(path);
-
-        if (len >= sizeof buf)
-                return -1;
-        memcpy(buf, path, len + 1);
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                        return -1;
-                *p = '/';
-        }
-        if (last_too && mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-        return 0;
-}
-
-/* One mount of an OCI config, relative to the new root (the cwd). */
-static void child_mount(const spawn_mount *mt, const char *bundle_dir, int errpipe) {
-        const char *dest = mt->destination;
-        char step[160], src[4096];
-        struct stat sb;
-        bool is_file = false;
-
-        while (*dest == '/')
-                dest++;
-        snprintf(step, sizeof step, "mount %s", mt->destination);
-        src[0] = '\0';
-        if (mt->source) {
-                bool abs = mt->source[0] == '/' || !bundle_dir;
-                if ((size_t)snprintf(src, sizeof src, "%s%s%s", abs ? "" : bundle_dir, abs ? "" : "/", mt->source) >=
-                    sizeof src)
-                        child_fail(errpipe, ENAMETOOLONG, 0, step);
-        }
-        if (mt->bind && stat(src, &sb) == 0 && !S_ISDIR(sb.st_mode))
-                is_file = true;
-        if (*dest) {
-                CHECK(mkdir_parents(dest, !is_file), step);
-                if (is_file) {
-                        int fd = open(dest, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-                        CHECK(fd, step);
-                        close(fd);
-                }
-        }
-        if (mt->bind) {
-                CHECK(mount(src, *dest ? dest : ".", NULL, mt->flags | MS_BIND, NULL), step);
-                if (mt->readonly || (mt->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)))
-                        CHECK(mount(NULL, *dest ? dest : ".", NULL,
-                                    MS_BIND | MS_REMOUNT | (mt->flags & ~(unsigned long)MS_REC) | (mt->readonly ? MS_RDONLY : 0),
-                                    NULL),
-                              step);
-                return;
-        }
-        if (strcmp(mt->type, "cgroup") == 0 || strcmp(mt->type, "cgroup2") == 0) {
-                CHECK(mount("cgroup2", dest, "cgroup2", mt->flags | (mt->readonly ? MS_RDONLY : 0), NULL), step);
-                return;
-        }
-        CHECK(mount(src[0] ? src : mt->type, dest, mt->type, mt->flags | (mt->readonly ? MS_RDONLY : 0), mt->data),
-              step);
-}
-
-/* The device nodes every container gets, bound from the host's. */
-static int bind_default_devices(void) {
-        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
-
-        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                char host[64], here[64];
-                struct stat sb;
-                int fd;
-                snprintf(host, sizeof host, "/dev/%s", nodes[i]);
-                snprintf(here, sizeof here, "dev/%s", nodes[i]);
-                if (lstat(here, &sb) == 0 && S_ISCHR(sb.st_mode))
-                        continue;
-                fd = open(here, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-                if (fd < 0)
-                        return -1;
-                close(fd);
-                if (mount(host, here, NULL, MS_BIND, NULL) < 0)
-                        return -1;
-        }
-        (void)symlink("/proc/self/fd", "dev/fd");
-        (void)symlink("/proc/self/fd/0", "dev/stdin");
-        (void)symlink("/proc/self/fd/1", "dev/stdout");
-        (void)symlink("/proc/self/fd/2", "dev/stderr");
-        (void)symlink("pts/ptmx", "dev/ptmx");
-        (void)mkdir("dev/pts", 0755);
-        (void)mkdir("dev/shm", 01777);
-        return 0;
-}
-
-static void child_rootfs(const spawn_spec *sp, int errpipe) {
-        char bundle_dir[4096];
-        bool dev_mounted = false;
-
-        snprintf(bundle_dir, sizeof bundle_dir, "%s", sp->rootfs);
-        CHECK(mount(sp->rootfs, sp->rootfs, NULL, MS_BIND | MS_REC, NULL), "bind-mount the root directory");
-        CHECK(chdir(sp->rootfs), "enter the root directory");
-        if (sp->mounts) {
-                /* Bind sources are relative to the bundle: the root's parent. */
-                char *slash = strrchr(bundle_dir, '/');
-                if (slash)
-                        *slash = '\0';
-                for (size_t i = 0; i < sp->n_mounts; i++) {
-                        child_mount(&sp->mounts[i], bundle_dir, errpipe);
-                        if (strcmp(sp->mounts[i].destination, "/dev") == 0)
-                                dev_mounted = true;
-                }
-                if (!dev_mounted) {
-                        (void)mkdir("dev", 0755);
-                        CHECK(mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"),
-                              "mount /dev");
-                }
-                CHECK(bind_default_devices(), "set up /dev");
-        } else {
-                (void)mkdir("proc", 0555);
-                (void)mkdir("dev", 0755);
-                (void)mkdir("sys", 0555);
-                CHECK(mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc");
-                CHECK(mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount /dev");
-                CHECK(bind_default_devices(), "set up /dev");
-                if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
-                        CHECK(mount("/sys", "sys", NULL, MS_BIND | MS_REC | MS_RDONLY, NULL), "mount /sys");
-        }
-        CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root");
-        CHECK(umount2(".", MNT_DETACH), "detach the old root");
-        CHECK(chdir("/"), "chdir /");
-        for (size_t i = 0; i < sp->n_masked; i++) {
-                struct stat sb;
-                if (stat(sp->masked[i], &sb) < 0)
-                        continue;
-                if (S_ISDIR(sb.st_mode))
-                        CHECK(mount("tmpfs", sp->masked[i], "tmpfs", MS_RDONLY, "size=0"), "mask a path");
-                else
-                        CHECK(mount("/dev/null", sp->masked[i], NULL, MS_BIND, NULL), "mask a path");
-        }
-        for (size_t i = 0; i < sp->n_readonly; i++) {
-                if (access(sp->readonly_paths[i], F_OK) < 0)
-                        continue;
-                CHECK(mount(sp->readonly_paths[i], sp->readonly_paths[i], NULL, MS_BIND | MS_REC, NULL),
-                      "make a path read-only");
-                CHECK(mount(NULL, sp->readonly_paths[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL),
-                      "make a path read-only");
-        }
-        if (sp->root_readonly)
-                CHECK(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), "make the root read-only");
-}
-
 static struct rlimit inherited_nofile;
 static bool nofile_raised;
 
-void spawn_raise_nofile(void) {
+unsigned long spawn_raise_nofile(unsigned long need) {
         struct rlimit rl;
 
-        if (getrlimit(RLIMIT_NOFILE, &inherited_nofile) < 0 || inherited_nofile.rlim_cur >= inherited_nofile.rlim_max)
-                return;
-        rl = (struct rlimit){ inherited_nofile.rlim_max, inherited_nofile.rlim_max };
-        nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+        if (getrlimit(RLIMIT_NOFILE, &inherited_nofile) < 0)
+                return 1024;
+        rl = inherited_nofile;
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+                /* With CAP_SYS_RESOURCE the hard limit rises too. */
+                struct rlimit want = { need, need };
+                if (setrlimit(RLIMIT_NOFILE, &want) == 0) {
+                        nofile_raised = true;
+                        return need;
+                }
+        }
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (rl.rlim_cur < inherited_nofile.rlim_cur)
+                rl.rlim_cur = inherited_nofile.rlim_cur;
+        if (rl.rlim_cur != inherited_nofile.rlim_cur && setrlimit(RLIMIT_NOFILE, &rl) == 0)
+                nofile_raised = true;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        return (unsigned long)rl.rlim_cur;
 }
 
-/* The process's own limits and privileges, last before exec. */
+/* The helper starts sharing lmctld's descriptor table (CLONE_FILES), so
+ * that nothing of lmctld's is ever copied into it: a copy would have to be
+ * closed, and closing a descriptor some client sent (a FUSE file) can wait
+ * forever. Its first act is to make a table of its own holding 0-2 alone
+ * (close_range with CLOSE_RANGE_UNSHARE copies only what is below the
+ * range), then it takes from lmctld, by pidfd_getfd, exactly what it
+ * needs: its channel, its stdio (at 0-2), the cgroup, the process it
+ * joins and that process's /proc directory. lmctld keeps them open until
+ * it says it took them. Returns the channel, or -1 (nothing to report on). */
+static int child_take_fds(const spawn_spec *sp, spawn_spec *own, int chan_in_parent) {
+        int parent, chan;
+
+        if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+                return -1;
+        parent = (int)syscall(SYS_pidfd_open, getppid(), 0);
+        if (parent < 0)
+                return -1;
+        chan = (int)syscall(SYS_pidfd_getfd, parent, chan_in_parent, 0);
+        if (chan < 0)
+                return -1;
+        for (int i = 0; i < 3; i++) {
+                int fd;
+                close(i);
+                fd = (int)syscall(SYS_pidfd_getfd, parent, sp->stdio[i], 0);
+                if (fd != i || fcntl(fd, F_SETFD, 0) < 0)
+                        child_fail(chan, errno ? errno : EBADF, 0, "take the standard descriptors");
+                own->stdio[i] = i;
+        }
+        own->join_pidfd = own->root_procfd = -1;
+        if ((own->cgroup_fd = (int)syscall(SYS_pidfd_getfd, parent, sp->cgroup_fd, 0)) < 0)
+                child_fail(chan, errno, 0, "take the container's cgroup");
+        if (sp->join_pidfd >= 0 && (own->join_pidfd = (int)syscall(SYS_pidfd_getfd, parent, sp->join_pidfd, 0)) < 0)
+                child_fail(chan, errno, 0, "take the process to join");
+        if (sp->root_procfd >= 0 &&
+            (own->root_procfd = (int)syscall(SYS_pidfd_getfd, parent, sp->root_procfd, 0)) < 0)
+                child_fail(chan, errno, 0, "take the process to join");
+        close(parent);
+        if (write(chan, &(char){ TOOK }, 1) != 1)
+                _exit(125);
+        return chan;
+}
+
+/* Drops the bounding set to what SP's capabilities allow, while it still
+ * may (CAP_SETPCAP). */
+static void drop_bounding(const spawn_spec *sp, int errpipe) {
+        CHECK(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "keep capabilities");
+        for (int c = 0; c <= CAP_LAST_CAP; c++)
+                if (!(sp->caps->bounding & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+                    errno != EINVAL)
+                        child_fail(errpipe, errno, 0, "drop a bounding capability");
+}
+
+/* The capability sets, by capset(2) itself: the child allocates nothing
+ * (it was cloned from a process with threads, any of which may have held
+ * the allocator's lock at that moment). */
+static void set_caps(const spawn_caps *caps, int errpipe) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+        uint64_t inh = caps->inheritable | caps->ambient; /* ambient needs inheritable */
+
+        for (int i = 0; i < 2; i++)
+                d[i] = (struct __user_cap_data_struct){ .effective = (uint32_t)(caps->effective >> (32 * i)),
+                                                        .permitted = (uint32_t)(caps->permitted >> (32 * i)),
+                                                        .inheritable = (uint32_t)(inh >> (32 * i)) };
+        CHECK(syscall(SYS_capset, &h, d), "set capabilities");
+        for (int v = 0; v <= CAP_LAST_CAP; v++)
+                if (caps->ambient & (UINT64_C(1) << v))
+                        CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0), "raise an ambient capability");
+}
+
+/* The process's own limits and privileges, then its working directory
+ * (entered as its own user, so that it starts nowhere it could not go),
+ * last before exec. */
 static void child_privileges(const spawn_spec *sp, int errpipe) {
         if (nofile_raised)
                 CHECK(setrlimit(RLIMIT_NOFILE, &inherited_nofile), "restore the open-file limit");
@@ -262,39 +203,19 @@ static void child_privileges(const spawn_spec *sp, int errpipe) {
                 CHECK(write(fd, v, strlen(v)), "set oom_score_adj");
                 close(fd);
         }
-        if (sp->caps) {
-                CHECK(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "keep capabilities");
-                for (int c = 0; c <= CAP_LAST_CAP; c++)
-                        if (!(sp->caps->bounding & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
-                            errno != EINVAL)
-                                child_fail(errpipe, errno, 0, "drop a bounding capability");
-        }
+        if (sp->caps)
+                drop_bounding(sp, errpipe);
         if (sp->set_user) {
                 CHECK(setgroups(sp->n_groups, sp->groups), "set supplementary groups");
                 CHECK(setresgid(sp->gid, sp->gid, sp->gid), "set the group");
                 CHECK(setresuid(sp->uid, sp->uid, sp->uid), "set the user");
         }
-        if (sp->caps) {
-                cap_t c = cap_init();
-                cap_value_t v;
-                CHECK(c ? 0 : -1, "set capabilities");
-                for (v = 0; v <= CAP_LAST_CAP; v++) {
-                        if (sp->caps->effective & (UINT64_C(1) << v))
-                                cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
-                        if (sp->caps->permitted & (UINT64_C(1) << v))
-                                cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET);
-                        /* The kernel raises an ambient capability only if it is inheritable too. */
-                        if ((sp->caps->inheritable | sp->caps->ambient) & (UINT64_C(1) << v))
-                                cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET);
-                }
-                CHECK(cap_set_proc(c), "set capabilities");
-                cap_free(c);
-                for (v = 0; v <= CAP_LAST_CAP; v++)
-                        if (sp->caps->ambient & (UINT64_C(1) << v))
-                                CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0), "raise an ambient capability");
-        }
+        if (sp->caps)
+                set_caps(sp->caps, errpipe);
         if (sp->no_new_privs)
                 CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+        if (sp->cwd)
+                CHECK(chdir(sp->cwd), "change to the working directory");
 }
 
 static void child_loopback_up(int errpipe) {
@@ -309,11 +230,35 @@ static void child_loopback_up(int errpipe) {
         close(fd);
 }
 
+/* Into the namespaces and the root of another process: the container's
+ * command (exec), or the caller itself. Joining a mount namespace puts us
+ * at its root mount, which need not be the process's root (pivot_root,
+ * chroot): that is taken from the process itself, as nsenter does. */
+static void child_join(const spawn_spec *sp, int errpipe) {
+        int rootfd = -1, ns = sp->join_ns & ~CLONE_NEWPID;
+
+        if (sp->root_procfd >= 0) {
+                rootfd = openat(sp->root_procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                CHECK(rootfd, "open the root directory of the process to join");
+        }
+        if (ns)
+                CHECK(setns(sp->join_pidfd, ns), "join the namespaces of the process to join");
+        if (rootfd >= 0) {
+                CHECK(fchdir(rootfd), "enter the root of the process to join");
+                CHECK(chroot("."), "enter the root of the process to join");
+                CHECK(chdir("/"), "chdir /");
+                close(rootfd);
+        }
+}
+
+/* The command's process, cloned by the helper into its cgroup (and its new
+ * namespaces), a child of lmctld's. */
 static void child(const spawn_spec *sp, int errpipe) {
+        char step[160];
         sigset_t all;
-        int fds[3];
         int r;
 
+        close(sp->cgroup_fd);
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         for (int s = 1; s < NSIG; s++)
@@ -321,27 +266,15 @@ static void child(const spawn_spec *sp, int errpipe) {
         /* A session of its own, as runc gives a container's process: a
          * "kill 0" inside reaches the command's own group, never lmctld's. */
         CHECK(setsid(), "start a session");
-        if (sp->join_pidfd >= 0) {
-                /* Joining a mount namespace puts us at its root mount, which
-                 * need not be the command's root (pivot_root, chroot): take
-                 * that from the command itself, as nsenter does. */
-                char path[64];
-                int rootfd;
-                snprintf(path, sizeof path, "/proc/%d/root", (int)sp->join_pid);
-                rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                CHECK(rootfd, "open the root of the container's command");
-                CHECK(setns(sp->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP),
-                      "join the namespaces of the container's command");
-                CHECK(fchdir(rootfd), "enter the root of the container's command");
-                CHECK(chroot("."), "enter the root of the container's command");
-                CHECK(chdir("/"), "chdir /");
-                close(rootfd);
-        }
+        if (sp->join_pidfd >= 0)
+                child_join(sp, errpipe);
         if (sp->ns_flags & CLONE_NEWNS)
                 CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make mounts private");
-        if (sp->rootfs)
-                child_rootfs(sp, errpipe);
-        else if ((sp->ns_flags & (CLONE_NEWPID | CLONE_NEWNS)) == (CLONE_NEWPID | CLONE_NEWNS))
+        if (sp->rootfs) {
+                r = spawn_setup_root(sp, step, sizeof step);
+                if (r < 0)
+                        child_fail(errpipe, -r, 0, step);
+        } else if ((sp->ns_flags & (CLONE_NEWPID | CLONE_NEWNS)) == (CLONE_NEWPID | CLONE_NEWNS))
                 CHECK(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount a fresh /proc");
         if (!sp->rootfs && (sp->ns_flags & (CLONE_NEWNET | CLONE_NEWNS)) == (CLONE_NEWNET | CLONE_NEWNS)) {
                 /* sysfs shows the network namespace of whoever mounted it. */
@@ -354,87 +287,121 @@ static void child(const spawn_spec *sp, int errpipe) {
                 CHECK(sethostname(sp->hostname, strlen(sp->hostname)), "set the hostname");
         if (sp->ns_flags & CLONE_NEWNET)
                 child_loopback_up(errpipe);
-        if (sp->cwd)
-                CHECK(chdir(sp->cwd), "change to the working directory");
         child_privileges(sp, errpipe);
-        /* stdio: move out of the way of 0-2 first, then into place. */
-        for (int i = 0; i < 3; i++) {
-                fds[i] = fcntl(sp->stdio[i], F_DUPFD_CLOEXEC, 3);
-                CHECK(fds[i], "take the standard descriptors");
-        }
-        for (int i = 0; i < 3; i++)
-                CHECK(dup2(fds[i], i), "install the standard descriptors");
+        /* Its stdio is at 0-2 already; nothing else survives the exec. */
         syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
         r = exec_search(sp->argv, sp->envp);
         child_fail(errpipe, -r, 1, sp->argv[0]);
 }
 
-int spawn_process(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen) {
+/* The helper: takes its descriptors, enters the pid namespace the command
+ * is to be born in (its own stays lmctld's), clones the command as a child
+ * of lmctld's (CLONE_PARENT) into its cgroup, says so, and exits. */
+static void helper(const spawn_spec *given, int chan_in_parent) {
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
         struct clone_args args = { 0 };
-        struct child_error ce;
-        int pipefd[2], pidfd = -1, self_pidns = -1;
-        ssize_t n;
+        spawn_spec own = *given;
+        struct born b = { .kind = 'B' };
+        struct iovec iov = { &b, sizeof b };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+        struct cmsghdr *cm;
+        int errpipe, pidfd = -1;
         long pid;
 
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
+        /* Nothing of lmctld's to read in its memory from /proc meanwhile. */
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        errpipe = child_take_fds(given, &own, chan_in_parent);
+        if (errpipe < 0)
+                _exit(125);
+        if (own.join_pidfd >= 0 && (own.join_ns & CLONE_NEWPID))
+                CHECK(setns(own.join_pidfd, CLONE_NEWPID), "join the pid namespace of the process to join");
+        args.flags = CLONE_PARENT | CLONE_INTO_CGROUP | CLONE_PIDFD | (uint64_t)own.ns_flags;
+        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.cgroup = (uint64_t)own.cgroup_fd;
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0)
+                child(&own, errpipe);
+        if (pid < 0)
+                child_fail(errpipe, errno, 0, "clone3 into the container's cgroup");
+        b.pid = (int)pid;
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &pidfd, sizeof pidfd);
+        _exit(sendmsg(errpipe, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof b ? 0 : 125);
+}
+
+int spawn_start(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold, char *err,
+                size_t errlen) {
+        struct clone_args args = { 0 };
+        int chan[2], pidfd = -1;
+        long pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0) {
+                snprintf(err, errlen, "cannot make the channel to the command's process: %m");
                 return negerrno();
-        if (sp->join_pidfd >= 0) {
-                /* Children created from now on are born in the target's pid
-                 * namespace; lmctld itself stays where it is. */
-                self_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-                if (self_pidns < 0 || setns(sp->join_pidfd, CLONE_NEWPID) < 0) {
-                        int r = negerrno();
-                        if (self_pidns >= 0)
-                                close(self_pidns);
-                        close(pipefd[0]);
-                        close(pipefd[1]);
-                        snprintf(err, errlen, "cannot join the pid namespace of the container's command: %s",
-                                 strerror(-r));
-                        return r;
-                }
         }
-        args.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | (uint64_t)sp->ns_flags;
+        args.flags = CLONE_FILES | CLONE_PIDFD;
         args.pidfd = (uint64_t)(uintptr_t)&pidfd;
         args.exit_signal = SIGCHLD;
-        args.cgroup = (uint64_t)sp->cgroup_fd;
         pid = syscall(SYS_clone3, &args, sizeof args);
-        if (pid != 0 && self_pidns >= 0) {
-                int e = errno;
-                (void)setns(self_pidns, CLONE_NEWPID);
-                close(self_pidns);
-                errno = e;
-        }
+        if (pid == 0)
+                helper(sp, chan[1]);
         if (pid < 0) {
                 int r = negerrno();
-                close(pipefd[0]);
-                close(pipefd[1]);
-                snprintf(err, errlen, "clone3 into the container's cgroup: %s%s", strerror(-r),
+                close(chan[0]);
+                close(chan[1]);
+                snprintf(err, errlen, "cannot start the command's process: %s%s", strerror(-r),
                          r == -ENOSYS || r == -E2BIG ? " (Linux 5.7 or later is needed)" : "");
                 return r;
         }
-        if (pid == 0) {
-                close(pipefd[0]);
-                child(sp, pipefd[1]);
-        }
-        close(pipefd[1]);
-        /* Bounded: the child only sets up and executes. */
-        do
-                n = read(pipefd[0], &ce, sizeof ce);
-        while (n < 0 && errno == EINTR);
-        close(pipefd[0]);
-        if (n == sizeof ce) {
-                waitpid((pid_t)pid, NULL, 0);
-                close(pidfd);
-                ce.step[sizeof ce.step - 1] = '\0';
-                if (ce.exec_failed) {
-                        snprintf(err, errlen, "%s: %s", ce.step,
-                                 ce.err == ENOENT ? "command not found" : strerror(ce.err));
-                        return ce.err == ENOENT ? 127 : 126;
-                }
-                snprintf(err, errlen, "cannot %s: %s", ce.step, strerror(ce.err));
-                return -ce.err;
-        }
+        (void)fcntl(chan[0], F_SETFL, O_NONBLOCK);
         *ret_pid = (pid_t)pid;
         *ret_pidfd = pidfd;
+        *ret_errfd = chan[0];
+        *ret_hold = chan[1];
         return 0;
+}
+
+int spawn_outcome(int errfd, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen) {
+        union {
+                struct child_error ce;
+                struct born b;
+                char kind;
+        } m;
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { &m, sizeof m };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+        struct cmsghdr *cm;
+        ssize_t n;
+
+        do
+                n = recvmsg(errfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN)
+                return -EAGAIN;
+        if (n < 0)
+                return negerrno();
+        if (n == 0)
+                return 0; /* closed on exec */
+        cm = CMSG_FIRSTHDR(&mh);
+        if (n == 1 && m.kind == TOOK)
+                return SPAWN_TOOK;
+        if (n == sizeof m.b && m.kind == 'B' && cm && cm->cmsg_type == SCM_RIGHTS) {
+                *ret_pid = m.b.pid;
+                memcpy(ret_pidfd, CMSG_DATA(cm), sizeof *ret_pidfd);
+                return SPAWN_BORN;
+        }
+        if (n != sizeof m.ce) {
+                snprintf(err, errlen, "the command's process ended before it executed");
+                return -ECHILD;
+        }
+        m.ce.step[sizeof m.ce.step - 1] = '\0';
+        if (m.ce.exec_failed) {
+                snprintf(err, errlen, "%s: %s", m.ce.step, m.ce.err == ENOENT ? "command not found" : strerror(m.ce.err));
+                return m.ce.err == ENOENT ? 127 : 126;
+        }
+        snprintf(err, errlen, "cannot %s: %s", m.ce.step, strerror(m.ce.err));
+        return m.ce.err > 0 ? -m.ce.err : -EIO;
 }

@@ -1,5 +1,12 @@
-/* Starting a command inside a cgroup, in new namespaces if asked: clone3
- * with CLONE_INTO_CGROUP, so it never runs anywhere else. */
+/* Starting a command inside a cgroup, in new or joined namespaces: clone3
+ * with CLONE_INTO_CGROUP, so it never runs anywhere else.
+ *
+ * Starting never waits in lmctld: spawn_start returns once the child is
+ * cloned, with a pipe the child reports a failure on before exec (and that
+ * closes when it execs); the caller watches that pipe in its loop, with a
+ * deadline, and reads the outcome with spawn_outcome. A child that is
+ * frozen (a paused container) or stuck on a path someone named never
+ * stalls lmctld: only its own start. */
 #pragma once
 
 #include <stdbool.h>
@@ -31,20 +38,27 @@ typedef struct spawn_caps {
 typedef struct spawn_spec {
         char *const *argv;      /* NULL-terminated; argv[0] is looked up in PATH */
         char *const *envp;      /* NULL-terminated */
-        const char *cwd;        /* NULL: "/" */
+        const char *cwd;        /* NULL: "/"; entered last, as the command's user */
         bool set_user;
         uid_t uid;
         gid_t gid;
-        int ns_flags;           /* CLONE_NEW{PID,NS,UTS,IPC,NET,CGROUP} */
+        int ns_flags;           /* new namespaces: CLONE_NEW{PID,NS,UTS,IPC,NET,CGROUP} */
         const char *hostname;   /* with CLONE_NEWUTS */
         const char *rootfs;     /* NULL: the host's root */
         int cgroup_fd;          /* the cgroup to start in */
         int stdio[3];
-        int join_pidfd;         /* -1, or a process whose namespaces to join (exec) */
-        pid_t join_pid;         /* that process, for its root directory */
+        /* Namespaces to join (exec: those of the container's command; a
+         * caller without privilege: its own): JOIN_NS of the process behind
+         * JOIN_PIDFD (CLONE_NEWPID: the command is born there), and the
+         * root directory of the process whose /proc directory is
+         * ROOT_PROCFD. -1 / 0: none. */
+        int join_pidfd;
+        int join_ns;
+        int root_procfd;
         /* OCI bundles: with MOUNTS set, they replace the default /proc, /dev, /sys. */
         const spawn_mount *mounts;
         size_t n_mounts;
+        const char *bundle_dir; /* relative bind sources are below it */
         char *const *masked;
         size_t n_masked;
         char *const *readonly_paths;
@@ -60,13 +74,40 @@ typedef struct spawn_spec {
         bool set_oom_score_adj;
 } spawn_spec;
 
-/* Starts SP. Returns 0 with the pid and a pidfd once the command was
- * executed; or a negative errno for a failure of lmctld's own, with ERR
- * naming the step; or a positive 126/127 when the command itself could
- * not be executed (as shells report it), with ERR saying why. */
-/* Raises lmctld's own open-file limit to its hard limit (1024 clients and
- * their descriptors need more than the usual soft 1024), while commands it
- * starts keep the limit lmctld was started with. Call once at start. */
-void spawn_raise_nofile(void);
+/* Raises lmctld's own open-file limit to NEED (or as far as the hard limit
+ * lets it), while commands it starts keep the limit lmctld was started
+ * with. Returns the limit lmctld has now. Call once at start. */
+unsigned long spawn_raise_nofile(unsigned long need);
 
-int spawn_process(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);
+/* Starts SP in two steps, so that the command never holds a copy of any
+ * descriptor of lmctld's but its own, and may be born in any pid
+ * namespace: a helper (a child of lmctld's, sharing its descriptor table
+ * at first) takes what the command needs, clones the command into its
+ * cgroup as lmctld's child, hands over its pid and a pidfd, and exits.
+ * Returns 0 with the helper's pid and pidfd (to reap it), the channel
+ * (non-blocking), and *RET_HOLD: a descriptor lmctld must keep, like SP's
+ * stdio, cgroup and the descriptors to join, until the helper says it
+ * took its own copies (SPAWN_TOOK) or has gone (-1: none); or a negative
+ * errno for a failure of lmctld's own, with ERR naming the step. */
+int spawn_start(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold, char *err,
+                size_t errlen);
+/* What was said on the channel ERRFD: SPAWN_TOOK once the helper holds
+ * its descriptors; SPAWN_BORN with the command's pid and pidfd; 0 once the
+ * command executed (the channel closed); a positive 126/127 when the
+ * command itself could not be executed (as shells report it), with ERR
+ * saying why; a negative errno when setting it up failed, with ERR naming
+ * the step; -EAGAIN when there is nothing new. */
+#define SPAWN_TOOK 1000
+#define SPAWN_BORN 1001
+int spawn_outcome(int errfd, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);
+
+/* How lmctld starts commands (the fuzzer puts a stand-in here). */
+typedef int (*spawn_fn)(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold,
+                        char *err, size_t errlen);
+
+/* The root filesystem of a command (spawn-root.c), in the child: every
+ * path below the root is resolved inside it (openat2 RESOLVE_IN_ROOT) and
+ * mounted on by descriptor, so that a symlink in an image never leads a
+ * mount or a mkdir outside. Returns 0 or -errno with STEP naming what
+ * failed. */
+int spawn_setup_root(const spawn_spec *sp, char *step, size_t steplen);

@@ -168,7 +168,7 @@ static int stats_of(manager *m, node *n, Lmct__V1__Stats **ret) {
         return r;
 }
 
-static int stats_walk(manager *m, node *n, bool recursive, Lmct__V1__StatsResult *res) {
+static int stats_walk(manager *m, node *n, bool recursive, Lmct__V1__StatsResult *res, size_t *room) {
         Lmct__V1__Stats **nv = realloc(res->stats, (res->n_stats + 1) * sizeof *nv);
         int r;
 
@@ -177,20 +177,27 @@ static int stats_walk(manager *m, node *n, bool recursive, Lmct__V1__StatsResult
         res->stats = nv;
         nv[res->n_stats] = NULL;
         r = stats_of(m, n, &nv[res->n_stats]);
-        if (nv[res->n_stats])
+        if (nv[res->n_stats]) {
+                size_t sz = lmct__v1__stats__get_packed_size(nv[res->n_stats]) + 8;
                 res->n_stats++;
+                if (r >= 0 && sz > *room)
+                        return -EMSGSIZE;
+                *room -= r >= 0 ? sz : 0;
+        }
         if (r < 0)
                 return r;
         for (size_t i = 0; recursive && i < n->n_children; i++) {
-                r = stats_walk(m, n->children[i], true, res);
+                r = stats_walk(m, n->children[i], true, res, room);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int manager_stats(manager *m, const char *name, bool recursive, Lmct__V1__StatsResult **ret, status *st) {
+int manager_stats(manager *m, const char *name, bool recursive, size_t max_bytes, Lmct__V1__StatsResult **ret,
+                  status *st) {
         Lmct__V1__StatsResult *res;
+        size_t room = max_bytes;
         node *n;
         int r;
 
@@ -201,10 +208,12 @@ int manager_stats(manager *m, const char *name, bool recursive, Lmct__V1__StatsR
         if (!res)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         lmct__v1__stats_result__init(res);
-        r = stats_walk(m, n, recursive, res);
+        r = stats_walk(m, n, recursive, res, &room);
         if (r < 0) {
                 char path[LMCT_NAME_MAX + 1];
                 lmct__v1__stats_result__free_unpacked(res, NULL);
+                if (r == -EMSGSIZE)
+                        return answer_too_big(st, max_bytes);
                 return st_fail(st, st_code_from_errno(r), r, "cannot read the statistics of %s: %s", NODE_NAME(n, path),
                                strerror(-r));
         }

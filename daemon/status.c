@@ -16,7 +16,7 @@ int st_fail(status *st, Lmct__V1__Code code, int r, const char *fmt, ...) {
 
 Lmct__V1__Code st_code_from_errno(int r) {
         switch (-r) {
-        case EINVAL: case ERANGE: case E2BIG: case ENAMETOOLONG:
+        case EINVAL: case ERANGE: case E2BIG: case ENAMETOOLONG: case ENOTDIR: case ELOOP:
                 return LMCT__V1__CODE__INVALID_ARGUMENT;
         case ENOENT: case ESRCH:
                 return LMCT__V1__CODE__NOT_FOUND;

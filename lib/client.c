@@ -294,7 +294,9 @@ int lmct_call(lmct_client *c, Lmct__V1__Request *req, lmct_response **ret) {
                 c->rstart = c->rend = 0;
                 c->retried = true;
         }
-        if (resp->id != req->id) {
+        /* Id 0 with an error: about the connection (lmctld refused it, or
+         * a frame it could not read), not about another request. */
+        if (resp->id != req->id && !(resp->id == 0 && resp->status && resp->status->code != LMCT__V1__CODE__OK)) {
                 lmct_response_free(resp);
                 return set_error(c, LMCT__V1__CODE__INTERNAL, -EPROTO, "answer for another request");
         }

@@ -1,13 +1,17 @@
 /* libFuzzer: a client's bytes through lmctld itself: the server (frames,
  * buffers, connection state) and dispatch (every verb, the manager, limit
- * planning, OCI bundle parsing), against a throwaway directory tree that
- * stands in for cgroupfs, never the host's cgroups. Commands are never
- * started: spawn_process is replaced by a stub that refuses.
+ * planning, OCI bundle parsing, runs), against a throwaway directory tree
+ * that stands in for cgroupfs, never the host's cgroups. Commands are
+ * "started" by a stand-in put in manager->spawn: a child that exits at
+ * once, so that a run's whole life (its start, its exit, --rm, signals,
+ * its requester hanging up) is exercised without clone3 into a cgroup.
  *
- * The first byte of an input picks the caller (bit 0: root or another
- * uid) and whether three descriptors (/dev/null) travel with the first
- * bytes, as lmctl run sends its stdio (bit 1); the rest is the stream the
- * client sends before it hangs up. */
+ * The first byte of an input picks the caller: bit 0, root or another uid;
+ * bit 2, outside every container or confined to container "fz"; bit 3,
+ * privileged (root outside, with its capabilities) or not; and bit 1
+ * whether three descriptors (/dev/null) travel with the first bytes, as
+ * lmctl run sends its stdio. The rest is the stream the client sends
+ * before it hangs up. */
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -16,13 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "cgroup.h"
 #include "events.h"
 #include "log.h"
 #include "manager.h"
+#include "release.h"
 #include "runs.h"
 #include "server.h"
 #include "spawn.h"
@@ -36,15 +44,46 @@ static server *srv;
 static char root[64];
 static int null_fd;
 
-int spawn_process(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen) {
-        (void)sp;
-        (void)ret_pid;
-        (void)ret_pidfd;
-        snprintf(err, errlen, "commands are not started under the fuzzer");
-        return -EPERM;
-}
+/* A command that exits at once: it says it was born (it is its own
+ * helper) and its channel closes ("executed"). */
+static int fuzz_spawn(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold, char *err,
+                      size_t errlen) {
+        int p[2], pidfd;
+        pid_t pid;
 
-void spawn_raise_nofile(void) {}
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
+                snprintf(err, errlen, "socketpair: %m");
+                return -errno;
+        }
+        pid = fork();
+        if (pid == 0) {
+                struct { char kind; int pid; } born = { 'B', getpid() };
+                int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+                char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+                struct iovec iov = { &born, sizeof born };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cm), &self, sizeof self);
+                (void)!sendmsg(p[1], &mh, 0);
+                _exit(sp->argv && sp->argv[0] ? (unsigned char)sp->argv[0][0] % 4 : 0);
+        }
+        close(p[1]);
+        pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+        if (pidfd < 0) {
+                close(p[0]);
+                snprintf(err, errlen, "fork: %m");
+                return -EAGAIN;
+        }
+        fcntl(p[0], F_SETFL, O_NONBLOCK);
+        *ret_pid = pid;
+        *ret_pidfd = pidfd;
+        *ret_errfd = p[0];
+        *ret_hold = -1;
+        return 0;
+}
 
 static void write_file(const char *name, const char *value) {
         char path[128];
@@ -69,8 +108,15 @@ static void start(void) {
                 abort();
         }
         m->log_dir = strdup(root);
-        if (events_new(m, &m->events) < 0)
+        m->spawn = fuzz_spawn;
+        if (events_new(m, &m->events) < 0 || releaser_new(base, &m->releaser) < 0)
                 abort();
+        /* The container a confined caller lives in. */
+        {
+                status st;
+                if (manager_create(m, "fz", NULL, false, NULL, NULL, &st) < 0)
+                        abort();
+        }
         /* The listener (an autobound abstract address) is never connected
          * to: connections are added directly. */
         lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -84,7 +130,10 @@ static void stop(void) {
         runs_free_all(m);
         srv = server_free(srv);
         m->events = events_free(m->events);
+        m->releaser = releaser_free(m->releaser);
         m = manager_free(m);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
 }
 
 static int rm_child(int dirfd, const char *name, void *userdata) {
@@ -111,7 +160,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        struct ucred cred = { .pid = getpid(), .uid = 0, .gid = 0 };
+        caller who;
+        char key[LMCT_NAME_MAX + 32];
+        status ignored;
+        uid_t uid = 0;
         char sink[65536];
         size_t off = 1;
         int sv[2], done = 0;
@@ -119,10 +171,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 1)
                 return 0;
         if (data[0] & 1)
-                cred.uid = cred.gid = 1000 + (data[0] >> 1);
+                uid = 1000 + (data[0] >> 4);
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
                 abort();
-        server_add_conn(srv, sv[0], &cred);
+        caller_made_up(uid, uid, (data[0] & 4) ? "fz" : "", (data[0] & 8) != 0, &who);
+        access_principal(m, &who, key, sizeof key);
+        if (caller_attach_quota(&who, key) < 0 || quota_take(who.q, Q_CONNS, 1) < 0)
+                abort();
+        server_add_conn(srv, sv[0], &who);
         /* Send, serve, read answers; then hang up and let the server see it. */
         if ((data[0] & 2) && size > 1) {
                 int fds[3] = { null_fd, null_fd, null_fd };
@@ -161,8 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         close(sv[1]);
         for (int i = 0; i < 4; i++)
                 event_base_loop(base, EVLOOP_NONBLOCK);
-        /* Start every input from an empty tree. */
-        if (manager_count(m) > 0 || server_connections(srv) > 0) {
+        /* Start every input from a tree with "fz" alone. */
+        if (manager_count(m) != 1 || manager_exists(m, "fz", &ignored) != 1 || server_connections(srv) > 0) {
                 int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 stop();
                 if (fd < 0 || cg_for_each_child(fd, rm_child, NULL) < 0)

@@ -45,6 +45,12 @@ static void seed(const char *name, Lmct__V1__Request *req) {
         buf[0] = 2; /* root, with stdio descriptors */
         snprintf(other, sizeof other, "%s-fds", name);
         put("request", other, buf, n);
+        buf[0] = 8 | 2; /* privileged root, with stdio */
+        snprintf(other, sizeof other, "%s-privileged-fds", name);
+        put("request", other, buf, n);
+        buf[0] = 4 | 2; /* root inside container fz, with stdio */
+        snprintf(other, sizeof other, "%s-contained-fds", name);
+        put("request", other, buf, n);
 }
 
 int main(int argc, char **argv) {
@@ -102,6 +108,18 @@ int main(int argc, char **argv) {
             v_.has_remove = v_.remove = 1; v_.limits = &l);
         REQ(RUN, run, Lmct__V1__RunRequest, LMCT__V1__RUN_REQUEST__INIT, "run-bundle",
             v_.name = "r"; v_.bundle = "/nonexistent"; v_.has_detach = v_.detach = 1);
+        /* What a tenant tries: a root of its own, namespaces, another
+         * user, a detached command, a directory it may not enter. */
+        REQ(RUN, run, Lmct__V1__RunRequest, LMCT__V1__RUN_REQUEST__INIT, "run-rootfs-isolate", {
+                static Lmct__V1__Isolation iso = LMCT__V1__ISOLATION__INIT;
+                iso.has_pid = iso.pid = 1;
+                v_.name = "r"; v_.n_args = 1; v_.args = args; v_.rootfs = "/"; v_.isolate = &iso;
+                v_.has_remove = v_.remove = 1; v_.has_uid = 1; v_.uid = 0;
+        });
+        REQ(RUN, run, Lmct__V1__RunRequest, LMCT__V1__RUN_REQUEST__INIT, "run-detach",
+            v_.name = "r"; v_.n_args = 1; v_.args = args; v_.has_detach = v_.detach = 1; v_.has_remove = v_.remove = 1);
+        REQ(RUN, run, Lmct__V1__RunRequest, LMCT__V1__RUN_REQUEST__INIT, "run-cwd",
+            v_.name = "r"; v_.n_args = 1; v_.args = args; v_.cwd = "/root"; v_.has_remove = v_.remove = 1);
         REQ(EXEC, exec, Lmct__V1__ExecRequest, LMCT__V1__EXEC_REQUEST__INIT, "exec",
             v_.name = "r"; v_.n_args = 1; v_.args = args);
         REQ(SIGNAL, signal, Lmct__V1__SignalRequest, LMCT__V1__SIGNAL_REQUEST__INIT, "signal",
