@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 pkgs=(gcc pkg-config meson ninja-build protobuf-c-compiler libprotobuf-c-dev libevent-dev libsystemd-dev
       libjson-c-dev libcap-dev libc6-dev qemu-system-x86 linux-image-amd64 busybox-static gzip procps
       crun python3
-      systemd dbus util-linux passwd valgrind clang libclang-rt-14-dev
+      systemd dbus util-linux passwd valgrind clang libclang-rt-14-dev gdb
       python3-protobuf protobuf-compiler python3-prometheus-client curl)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -65,7 +65,7 @@ lm() { "$LMCTL" -s "$SOCK" "$@"; }
 
 daemon_start() {
         local env=()
-        env+=(ASAN_OPTIONS="log_path=$LOGS/asan.lmctld:detect_leaks=1:abort_on_error=0")
+        env+=(ASAN_OPTIONS="log_path=$LOGS/asan.lmctld:detect_leaks=1:abort_on_error=0${LMCT_ASAN_OPTIONS:+:$LMCT_ASAN_OPTIONS}")
         env+=(UBSAN_OPTIONS="log_path=$LOGS/ubsan.lmctld:print_stacktrace=1")
         env "${env[@]}" "$LMCTLD" --socket "$SOCK" --cgroup-root "$ROOT" "$@" >>"$LOGS/lmctld-$T.log" 2>&1 &
         DPID=$!

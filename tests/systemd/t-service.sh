@@ -131,6 +131,13 @@ v=$(journalctl -u lmctld.service LMCT_CONTAINER=containerA/sub1 LMCT_VERB=create
 expect_match "with the verb, the caller's uid and pid" "$v" "LMCT_CALLER_UID=0"
 expect_match "and the caller's pid" "$v" "LMCT_CALLER_PID=[1-9][0-9]*"
 expect_match "and the message's priority (info)" "$v" "PRIORITY=6"
+# A detached command's output goes to the journal at one priority: a line
+# it prints beginning "<0>" does not choose emergency.
+$L run --rm -d prio -- sh -c 'echo "<0>not an emergency"' >/dev/null
+sleep 1
+journalctl --sync 2>/dev/null
+p=$(journalctl SYSLOG_IDENTIFIER=lmct/prio -o verbose --no-pager | grep -E "^ *(PRIORITY|MESSAGE)=" | tr '\n' ' ')
+expect_match "a tenant's output does not choose its journal priority" "$p" "PRIORITY=6 .*MESSAGE=<0>not an emergency|MESSAGE=<0>not an emergency.* PRIORITY=6"
 
 # Only root and the group lmct reach the socket.
 useradd -M -N -s /usr/sbin/nologin lmctuser 2>/dev/null
