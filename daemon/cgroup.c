@@ -104,7 +104,7 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t len) {
         return n;
 }
 
-int cg_read_all(int dirfd, const char *file, char **ret, size_t *ret_len) {
+int read_all_at(int dirfd, const char *file, size_t max, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 4096;
@@ -118,13 +118,18 @@ int cg_read_all(int dirfd, const char *file, char **ret, size_t *ret_len) {
         for (;;) {
                 ssize_t n;
                 if (cap - len < 2) {
-                        char *nb = realloc(buf, cap * 2);
+                        char *nb;
+                        if (cap >= max)
+                                return -EFBIG;
+                        nb = realloc(buf, cap * 2);
                         if (!nb)
                                 return -ENOMEM;
                         buf = nb;
                         cap *= 2;
                 }
                 n = read(fd, buf + len, cap - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
                 if (n < 0)
                         return negerrno();
                 if (n == 0)
@@ -136,6 +141,10 @@ int cg_read_all(int dirfd, const char *file, char **ret, size_t *ret_len) {
         if (ret_len)
                 *ret_len = len;
         return 0;
+}
+
+int cg_read_all(int dirfd, const char *file, char **ret, size_t *ret_len) {
+        return read_all_at(dirfd, file, SIZE_MAX / 2, ret, ret_len);
 }
 
 int cg_write(int dirfd, const char *file, const char *value) {

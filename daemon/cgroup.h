@@ -30,6 +30,9 @@ int cg_open(int rootfd, const char *relpath);
 ssize_t cg_read(int dirfd, const char *file, char *buf, size_t len);
 /* Reads a whole file of any size into a new buffer. */
 int cg_read_all(int dirfd, const char *file, char **ret, size_t *ret_len);
+/* The same for any file below DIRFD (not followed if a symlink), up to
+ * about MAX bytes (-EFBIG past it), NUL-terminated. */
+int read_all_at(int dirfd, const char *file, size_t max, char **ret, size_t *ret_len);
 int cg_write(int dirfd, const char *file, const char *value);
 
 /* The "some" or "full" line (KIND) of a *.pressure file's text. */

@@ -206,7 +206,7 @@ int manager_pid_position(manager *m, pid_t pid, int pidfd, char *name, size_t le
         /* Alive once the directory is open: it is the pidfd's process's. */
         if (dir < 0 || !pidfd_alive(pidfd))
                 return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
-        r = read_file_at(dir, "cgroup", 64 << 10, &text, NULL);
+        r = read_all_at(dir, "cgroup", 64 << 10, &text, NULL);
         if (r < 0)
                 return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist", pid);
         r = peer_position(text, m->root_cgpath, name, len);

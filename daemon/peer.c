@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "util.h"
 
 #ifndef SO_PEERPIDFD
@@ -43,43 +44,6 @@ bool pidfd_alive(int pidfd) {
 
         /* A pidfd polls readable once its process has exited. */
         return poll(&p, 1, 0) == 0;
-}
-
-int read_file_at(int dirfd, const char *file, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, alloc = 0;
-
-        if (fd < 0)
-                return negerrno();
-        for (;;) {
-                ssize_t n;
-                if (len + 1 >= alloc) {
-                        char *nb;
-                        if (alloc >= max)
-                                return -EFBIG;
-                        alloc = alloc ? alloc * 2 : 4096;
-                        if (alloc > max)
-                                alloc = max;
-                        nb = realloc(buf, alloc);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                n = read(fd, buf + len, alloc - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negerrno();
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        buf[len] = '\0';
-        if (ret_len)
-                *ret_len = len;
-        *ret = TAKE_PTR(buf);
-        return 0;
 }
 
 const char *peer_cgroup_path(const char *text, size_t *ret_len) {
@@ -170,7 +134,7 @@ static void read_label(int dirfd, char *buf, size_t len) {
         _cleanup_free_ char *text = NULL;
 
         buf[0] = '\0';
-        if (read_file_at(dirfd, "attr/current", 4096, &text, NULL) == 0)
+        if (read_all_at(dirfd, "attr/current", 4096, &text, NULL) == 0)
                 snprintf(buf, len, "%.*s", (int)strcspn(text, "\n"), text);
 }
 
@@ -195,7 +159,7 @@ int peer_read_creds(int procfd, peer_creds *cr) {
         int r;
 
         *cr = (peer_creds){ 0 };
-        r = read_file_at(procfd, "status", 1 << 20, &status, NULL);
+        r = read_all_at(procfd, "status", 1 << 20, &status, NULL);
         if (r < 0)
                 return r;
         u = strstr(status, "\nUid:");
@@ -291,7 +255,7 @@ int caller_from_socket(int fd, const char *root_cgpath, caller *c, char *why, si
                 snprintf(why, len, "its process %d has already gone", (int)cred.pid);
                 return -ESRCH;
         }
-        r = read_file_at(c->procfd, "cgroup", 64 << 10, &cgroup, NULL);
+        r = read_all_at(c->procfd, "cgroup", 64 << 10, &cgroup, NULL);
         if (r >= 0)
                 r = peer_read_creds(c->procfd, &c->creds);
         if (r < 0) {

@@ -86,8 +86,6 @@ const uint64_t *peer_self_ns(void);
 int peer_position(const char *cgroup_text, const char *root_cgpath, char *name, size_t len);
 /* The cgroup v2 path in that text ("0::PATH"), LEN bytes; NULL if none. */
 const char *peer_cgroup_path(const char *cgroup_text, size_t *ret_len);
-/* Reads FILE below directory DIRFD whole, NUL-terminated, up to MAX bytes. */
-int read_file_at(int dirfd, const char *file, size_t max, char **ret, size_t *ret_len);
 /* Whether the process behind PIDFD is still alive (not yet reaped). */
 bool pidfd_alive(int pidfd);
 int pidfd_open_(pid_t pid);

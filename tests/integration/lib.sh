@@ -123,3 +123,16 @@ cleanup() {
         rm -f "$SOCK" "$LOGS/stderr.$$"
 }
 trap cleanup EXIT
+
+# The users of the access tests: 2001 (an owner), 2002 (a member of the
+# socket's group who owns nothing), 2003 (outside it); the group's gid in
+# GID; AS UID COMMAND runs COMMAND as UID.
+test_users() {
+        G=lmcttest
+        getent group $G >/dev/null || groupadd -g 2100 $G
+        for u in 2001:lmctown 2002:lmctmem 2003:lmctout; do
+                getent passwd "${u#*:}" >/dev/null || useradd -M -N -u "${u%%:*}" -s /bin/sh "${u#*:}"
+        done
+        GID=$(getent group $G | cut -d: -f3)
+}
+as() { local uid=$1; shift; setpriv --reuid="$uid" --regid="$uid" "$@"; }

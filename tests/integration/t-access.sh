@@ -6,13 +6,7 @@
 # the caller's position makes a name invalid or unknown), and the tree and
 # the daemon checked after the denials.
 . "$(dirname "$0")/lib.sh"
-G=lmcttest
-getent group $G >/dev/null || groupadd -g 2100 $G
-for u in 2001:lmctown 2002:lmctmem 2003:lmctout; do
-        getent passwd "${u#*:}" >/dev/null || useradd -M -N -u "${u%%:*}" -s /bin/sh "${u#*:}"
-done
-GID=$(getent group $G | cut -d: -f3)
-as() { local uid=$1; shift; setpriv --reuid="$uid" --regid="$uid" "$@"; }
+test_users
 OWN() { as 2001 --groups="$GID" "$LMCTL" -s "$SOCK" "$@"; }
 MEM() { as 2002 --groups="$GID" "$LMCTL" -s "$SOCK" "$@"; }
 OUT() { as 2003 --clear-groups "$LMCTL" -s "$SOCK" "$@"; }

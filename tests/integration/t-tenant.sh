@@ -6,13 +6,7 @@
 # (docs/access.md says what a tenant can and cannot do.)
 . "$(dirname "$0")/lib.sh"
 ATTACK=$BUILD/tests/lmct-attack
-G=lmcttest
-getent group $G >/dev/null || groupadd -g 2100 $G
-for u in 2001:lmctown 2002:lmctmem 2003:lmctout; do
-        getent passwd "${u#*:}" >/dev/null || useradd -M -N -u "${u%%:*}" -s /bin/sh "${u#*:}"
-done
-GID=$(getent group $G | cut -d: -f3)
-as() { local uid=$1; shift; setpriv --reuid="$uid" --regid="$uid" "$@"; }
+test_users
 OWN() { as 2001 --groups="$GID" "$LMCTL" -s "$SOCK" "$@"; }
 # An attack as the owner, in the background (setpriv becomes the attacker).
 owner_attack() { setpriv --reuid=2001 --regid=2001 --groups="$GID" "$ATTACK" "$@" & ATT_PIDS+=($!); }
