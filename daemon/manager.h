@@ -34,8 +34,8 @@ typedef struct manager {
         struct run *runs;      /* commands lmctld started and still tracks */
         unsigned start_timeout_ms; /* a command must execute within this */
         /* How commands are started (spawn.h; NULL: spawn_start). */
-        int (*spawn)(const struct spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold,
-                     char *err, size_t errlen);
+        int (*spawn)(const struct spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, char *err,
+                     size_t errlen);
         struct releaser *releaser; /* closes clients' descriptors off the loop (release.h) */
         char *log_dir;         /* detached output when no journal runs */
         const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */

@@ -12,6 +12,7 @@
 #include "util.h"
 
 struct offload {
+        pthread_t thread;        /* joined by the loop, unless abandoned */
         pthread_mutex_t lock;
         bool finished, abandoned;   /* under LOCK */
         int efd;
@@ -56,6 +57,8 @@ static void on_finished(evutil_socket_t fd, short what, void *p) {
 
         (void)fd;
         (void)what;
+        /* The thread may still be leaving the lock: gone once joined. */
+        pthread_join(o->thread, NULL);
         offload_free(o);
         done(arg);
 }
@@ -63,8 +66,6 @@ static void on_finished(evutil_socket_t fd, short what, void *p) {
 int offload_start(struct event_base *base, void (*work)(void *arg), void (*done)(void *arg),
                   void (*free_fn)(void *arg), void *arg, offload **ret) {
         offload *o = calloc(1, sizeof *o);
-        pthread_attr_t attr;
-        pthread_t t;
         int r;
 
         if (!o)
@@ -77,10 +78,7 @@ int offload_start(struct event_base *base, void (*work)(void *arg), void (*done)
                 offload_free(o);
                 return -ENOMEM;
         }
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        r = -pthread_create(&t, &attr, thread_main, o);
-        pthread_attr_destroy(&attr);
+        r = -pthread_create(&o->thread, NULL, thread_main, o);
         if (r < 0) {
                 offload_free(o);
                 return r;
@@ -92,8 +90,10 @@ int offload_start(struct event_base *base, void (*work)(void *arg), void (*done)
 void offload_abandon(offload *o) {
         pthread_mutex_lock(&o->lock);
         if (o->finished) {
-                /* WORK returned, DONE not yet called: nobody else holds O. */
+                /* WORK returned, DONE not yet called: once the thread is
+                 * out of the lock, nobody else holds O. */
                 pthread_mutex_unlock(&o->lock);
+                pthread_join(o->thread, NULL);
                 o->free_fn(o->arg);
                 offload_free(o);
                 return;
@@ -105,5 +105,6 @@ void offload_abandon(offload *o) {
         close(o->efd);
         o->efd = -1;
         o->abandoned = true;
+        pthread_detach(o->thread);
         pthread_mutex_unlock(&o->lock);
 }

@@ -48,26 +48,20 @@ struct run {
         uint64_t id;
         quota *q;
         char name[LMCT_NAME_MAX + 1];
-        pid_t pid;               /* the command's, once born (0 before) */
-        int pidfd, errfd;        /* the command's pidfd (-1 before); the channel */
-        pid_t helper_pid;        /* the helper that clones it, until it is born */
-        int helper_pidfd;
-        struct event *ev, *ev_gone;  /* its channel or pidfd; while starting, the helper's end */
-        /* Lent to the helper until it says it took its own copies: its
-         * stdio (OWN_STDIO: lmctld's own files, a detached command's), the
-         * descriptors to join, the channel's other end, the cgroup. */
-        int lent[7];
-        bool own_stdio;
-        bool kill_when_born;     /* nobody waits for it any more */
+        pid_t pid;
+        int pidfd, errfd;        /* the command's pidfd; its channel while it starts */
+        struct event *ev;        /* the channel (with the deadline), then the pidfd */
         run_state state;
         bool remove, detach, is_exec;
         bool orphan;             /* lmctld stops: the --rm destroy's callback frees it */
         run_status rs;
         run_sink sink;
-        /* While loading: its requester, the request, and the reading. */
+        /* While loading: its requester, the request, the reading, and the
+         * client's stdio kept for the command. */
         const caller *who;
         Lmct__V1__RunRequest *req;
         offload *load;
+        int stdio[3];
         LIST_FIELDS(run, runs);
 };
 
@@ -88,46 +82,31 @@ static void report(run *r, int err, const status *st, const char *error, bool fi
                 sink_drop(r);
 }
 
-/* The child took its descriptors (or will never): lmctld lets go of its
- * own; a client's stdio off the loop. */
-static void give_back_lent(run *r) {
-        if (r->lent[0] >= 0 && !r->own_stdio)
-                release_fds(r->m->releaser, r->q, r->lent, 3, 0, 3);
-        for (int i = r->own_stdio ? 0 : 3; i < (int)ELEMENTSOF(r->lent); i++)
-                if (r->lent[i] >= 0)
-                        close(r->lent[i]);
-        for (int i = 0; i < (int)ELEMENTSOF(r->lent); i++)
-                r->lent[i] = -1;
+static void close_fds(int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
 }
 
-static void on_reap(evutil_socket_t fd, short what, void *arg) {
-        (void)what;
-        (void)arg;
-        (void)waitid(P_PIDFD, (id_t)fd, &(siginfo_t){ 0 }, WEXITED | WNOHANG);
-        close(fd);
-}
-
-/* Lets go of a process of lmctld's (killed first, with KILL) that nobody
- * waits for: it is reaped once it has exited. */
-static void reap_later(manager *m, int pidfd, bool kill) {
-        if (pidfd < 0)
-                return;
-        if (kill)
-                syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        if (event_base_once(m->base, pidfd, EV_READ, on_reap, NULL, NULL) < 0)
-                close(pidfd); /* the kernel reaps it with lmctld */
+/* The caller's stdio goes off the loop (a client's descriptors may take
+ * long to close); lmctld's own (a detached command's) here. */
+static void let_go_stdio(manager *m, quota *q, int stdio[3], bool own) {
+        if (stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0)
+                return; /* given to a command already, or never claimed */
+        if (own)
+                close_fds(stdio, 3);
+        else
+                release_fds(m->releaser, q, stdio, 3, 0, 3);
+        stdio[0] = stdio[1] = stdio[2] = -1;
 }
 
 static void run_free(run *r) {
         LIST_REMOVE(runs, r->m->runs, r);
-        reap_later(r->m, TAKE_FD(r->helper_pidfd), true);
         if (r->load)
                 offload_abandon(r->load);
         if (r->req)
                 lmct__v1__run_request__free_unpacked(r->req, NULL);
-        give_back_lent(r);
-        if (r->ev_gone)
-                event_free(r->ev_gone);
+        let_go_stdio(r->m, r->q, r->stdio, false);
         if (r->ev)
                 event_free(r->ev);
         if (r->pidfd >= 0)
@@ -214,19 +193,12 @@ static void on_exit_event(evutil_socket_t fd, short what, void *arg) {
 
 /* Watches R's pidfd from now on: for its exit, or to reap it. */
 static int watch_exit(run *r, run_state state) {
-        give_back_lent(r);
-        if (r->ev_gone)
-                event_free(r->ev_gone);
-        r->ev_gone = NULL;
-        reap_later(r->m, TAKE_FD(r->helper_pidfd), true);
         if (r->ev)
                 event_free(r->ev);
         if (r->errfd >= 0)
                 close(r->errfd);
         r->errfd = -1;
         r->state = state;
-        if (r->pidfd < 0)
-                return -ESRCH; /* never born: nothing to wait for */
         r->ev = event_new(r->m->base, r->pidfd, EV_READ | EV_PERSIST, on_exit_event, r);
         if (r->ev && event_add(r->ev, NULL) == 0)
                 return 0;
@@ -237,66 +209,37 @@ static int watch_exit(run *r, run_state state) {
 
 static void start_failed(run *r, int err, const status *st) {
         report(r, err, st, NULL, true);
-        if (watch_exit(r, RUN_REAPING) < 0) {
-                if (r->remove && r->pidfd < 0) {
-                        remove_container(r); /* nothing of it ran */
-                        return;
-                }
-                run_free(r); /* killed, or never born; reaped all the same */
-        }
+        if (watch_exit(r, RUN_REAPING) < 0)
+                run_free(r); /* killed; the kernel reaps it with lmctld */
 }
 
-/* The helper handed over the command: from now on it is the command that
- * is watched. */
-static void born(run *r, pid_t pid, int pidfd) {
-        r->pid = pid;
-        r->pidfd = pidfd;
-        r->rs.pid = pid;
-        if (r->ev_gone)
-                event_free(r->ev_gone);
-        r->ev_gone = NULL;
-        if (pid == r->helper_pid)
-                close(TAKE_FD(r->helper_pidfd)); /* one process (the fuzzer's stand-in) */
-        else
-                reap_later(r->m, TAKE_FD(r->helper_pidfd), false);
-        log_info("%s %s: started pid %d", verb(r), r->name, (int)pid);
-        if (r->kill_when_born)
-                syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
-}
-
-/* What the child said: it took its descriptors, executed, could not, or
- * failed to set up. Returns false when it said nothing new. */
-static bool start_progress(run *r) {
+/* The command's channel: it executed, could not, or failed to set up; or
+ * the deadline passed. */
+static void on_started(evutil_socket_t fd, short what, void *arg) {
+        run *r = arg;
         char err[256];
         status st = { 0 };
-        pid_t pid = 0;
-        int pidfd = -1, x = spawn_outcome(r->errfd, &pid, &pidfd, err, sizeof err);
+        pid_t unused_pid;
+        int unused_fd, x;
 
-        if (x == -EAGAIN)
-                return false;
-        if (x == SPAWN_TOOK) {
-                give_back_lent(r);
-                return true;
-        }
-        if (x == SPAWN_BORN) {
-                if (r->pidfd >= 0) {
-                        close(pidfd); /* said twice: only the helper speaks so */
-                        return true;
-                }
-                born(r, pid, pidfd);
-                return true;
-        }
-        if (x == 0 && r->pidfd < 0) {
-                /* Closed with nothing said of a command. */
-                start_failed(r, st_fail(&st, LMCT__V1__CODE__INTERNAL, -ECHILD,
-                                        "the command's process ended before it executed"),
+        if (what & EV_TIMEOUT) {
+                syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+                log_warning("%s %s: pid %d did not execute within %u ms; killed", verb(r), r->name, r->pid,
+                            r->m->start_timeout_ms);
+                start_failed(r, st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT,
+                                        "the command did not start within %u.%03u s (is %s paused, or its "
+                                        "working directory on a filesystem that does not answer?)",
+                                        r->m->start_timeout_ms / 1000, r->m->start_timeout_ms % 1000, r->name),
                              &st);
-                return true;
+                return;
         }
+        x = spawn_outcome((int)fd, &unused_pid, &unused_fd, err, sizeof err);
+        if (x == -EAGAIN || x == SPAWN_TOOK || x == SPAWN_BORN)
+                return; /* (the helper's words are read by spawn_start) */
         if (x < 0) {
                 log_info("%s %s: %s", verb(r), r->name, err);
                 start_failed(r, st_fail(&st, st_code_from_errno(x), x, "%s", err), &st);
-                return true;
+                return;
         }
         if (x > 0) {
                 /* As shells do: 127 not found, 126 not executable; final. */
@@ -306,56 +249,17 @@ static bool start_progress(run *r) {
                 report(r, 0, NULL, err, true);
                 if (watch_exit(r, RUN_REAPING) < 0)
                         run_free(r);
-                return true;
+                return;
         }
         if (watch_exit(r, RUN_RUNNING) < 0) {
                 start_failed(r, st_fail(&st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory"), &st);
-                return true;
+                return;
         }
         if (!r->is_exec)
                 manager_set_last_run(r->m, r->name, &r->rs);
         report(r, 0, NULL, NULL, r->detach);
         if (r->detach)
                 r->owner = NULL;
-        return true;
-}
-
-/* The child's channel: progress, or the deadline passed. */
-static void on_started(evutil_socket_t fd, short what, void *arg) {
-        run *r = arg;
-        status st = { 0 };
-
-        (void)fd;
-        if (what & EV_TIMEOUT) {
-                if (r->pidfd >= 0)
-                        syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
-                log_warning("%s %s: pid %d did not execute within %u ms; killed", verb(r), r->name,
-                            r->pid ? r->pid : r->helper_pid, r->m->start_timeout_ms);
-                start_failed(r, st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT,
-                                        "the command did not start within %u.%03u s (is %s paused, or its "
-                                        "working directory on a filesystem that does not answer?)",
-                                        r->m->start_timeout_ms / 1000, r->m->start_timeout_ms % 1000, r->name),
-                             &st);
-                return;
-        }
-        while (r->state == RUN_STARTING && start_progress(r))
-                ;
-}
-
-/* The helper ended: once it said what came of the command, nothing;
- * otherwise (killed, or it could not even say why) that it ended. */
-static void on_gone_early(evutil_socket_t fd, short what, void *arg) {
-        run *r = arg;
-        status st = { 0 };
-
-        (void)fd;
-        (void)what;
-        while (r->state == RUN_STARTING && start_progress(r))
-                ;
-        if (r->state == RUN_STARTING)
-                start_failed(r, st_fail(&st, LMCT__V1__CODE__INTERNAL, -ECHILD,
-                                        "the command's process ended before it executed"),
-                             &st);
 }
 
 /* Whether ORIGIN may have one more command. */
@@ -380,61 +284,46 @@ static int check_room(manager *m, const run_origin *o, bool detach, status *st) 
         return 0;
 }
 
-/* Lends R's child what SP names: STDIO is taken, the descriptors to join
- * are duplicated (their owners may close theirs before the child took
- * its copies). */
-static void lend(run *r, spawn_spec *sp, int stdio[3], bool own_stdio) {
-        memcpy(r->lent, stdio, 3 * sizeof *stdio);
-        stdio[0] = stdio[1] = stdio[2] = -1;
-        r->own_stdio = own_stdio;
-        r->lent[3] = sp->join_pidfd >= 0 ? fcntl(sp->join_pidfd, F_DUPFD_CLOEXEC, 3) : -1;
-        r->lent[4] = sp->root_procfd >= 0 ? fcntl(sp->root_procfd, F_DUPFD_CLOEXEC, 3) : -1;
-        r->lent[6] = fcntl(sp->cgroup_fd, F_DUPFD_CLOEXEC, 3);
-        memcpy(sp->stdio, r->lent, 3 * sizeof *r->lent);
-        sp->join_pidfd = r->lent[3];
-        sp->root_procfd = r->lent[4];
-        sp->cgroup_fd = r->lent[6];
-}
-
-/* Starts SP with STDIO (taken if it starts) and tracks it. */
-static int start(manager *m, const run_origin *o, const char *name, const spawn_spec *given, int stdio[3],
+/* Starts SP with STDIO (taken: the command has its own copies, or the
+ * start failed) and tracks it. */
+static int start(manager *m, const run_origin *o, const char *name, const spawn_spec *sp, int stdio[3],
                  bool own_stdio, bool remove, bool detach, bool is_exec, const run_status *rs0, const run_sink *sink,
                  status *st) {
         spawn_fn fn = m->spawn ? m->spawn : spawn_start;
-        spawn_spec copy = *given, *sp = &copy;
         struct timeval tv = { m->start_timeout_ms / 1000, (m->start_timeout_ms % 1000) * 1000 };
         char err[256];
         run *r;
         int x;
 
         x = check_room(m, o, detach, st);
-        if (x < 0)
-                return x;
-        r = calloc(1, sizeof *r);
-        if (!r) {
+        if (x >= 0 && !(r = calloc(1, sizeof *r))) {
                 quota_give(o->who->q, Q_RUNS, 1);
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+                x = st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
+        if (x < 0) {
+                let_go_stdio(m, o->who->q, stdio, own_stdio);
+                return x;
         }
         *r = (run){ .m = m, .owner = o->owner, .id = o->id, .q = quota_ref(o->who->q), .pidfd = -1, .errfd = -1,
-                    .helper_pidfd = -1, .state = RUN_STARTING, .remove = remove, .detach = detach,
-                    .is_exec = is_exec, .rs = *rs0,
-                    .lent = { -1, -1, -1, -1, -1, -1, -1 } };
+                    .state = RUN_STARTING, .remove = remove, .detach = detach, .is_exec = is_exec, .rs = *rs0,
+                    .stdio = { -1, -1, -1 } };
         snprintf(r->name, sizeof r->name, "%s", name);
         LIST_PREPEND(runs, m->runs, r);
-        lend(r, sp, stdio, own_stdio);
-        x = fn(sp, &r->helper_pid, &r->helper_pidfd, &r->errfd, &r->lent[5], err, sizeof err);
+        x = fn(sp, &r->pid, &r->pidfd, &r->errfd, err, sizeof err);
+        let_go_stdio(m, o->who->q, stdio, own_stdio);
         if (x < 0) {
                 run_free(r);
                 return st_fail(st, st_code_from_errno(x), x, "%s", err);
         }
+        r->rs.pid = r->pid;
         r->ev = event_new(m->base, r->errfd, EV_READ | EV_PERSIST, on_started, r);
-        r->ev_gone = event_new(m->base, r->helper_pidfd, EV_READ, on_gone_early, r);
-        if (!r->ev || !r->ev_gone || event_add(r->ev, &tv) < 0 || event_add(r->ev_gone, NULL) < 0) {
-                run_free(r); /* the helper is killed and reaped */
+        if (!r->ev || event_add(r->ev, &tv) < 0) {
+                syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+                run_free(r);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
         r->sink = *sink;
-        log_info("%s %s: starting %s", verb(r), name, sp->argv[0]);
+        log_info("%s %s: started pid %d (%s)", verb(r), name, r->pid, sp->argv[0]);
         return MANAGER_PENDING;
 }
 
@@ -717,23 +606,6 @@ static void privileged_spec(const Lmct__V1__RunRequest *rq, const char *name, oc
         sp->rootfs = rq->rootfs;
 }
 
-static void close_fds(int *fds, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (fds[i] >= 0)
-                        close(fds[i]);
-}
-
-/* The caller's stdio goes off the loop (a client's descriptors may take
- * long to close); lmctld's own (a detached command's) here. */
-static void let_go_stdio(manager *m, const caller *who, int stdio[3], bool own) {
-        if (stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0)
-                return; /* lent to a command already, or never claimed */
-        if (own)
-                close_fds(stdio, 3);
-        else
-                release_fds(m->releaser, who->q, stdio, 3, 0, 3);
-        stdio[0] = stdio[1] = stdio[2] = -1;
-}
 
 /* Starts RQ, its bundle (if any) read already: from here on nothing waits. */
 static int start_now(manager *m, const run_origin *o, const Lmct__V1__RunRequest *rq, oci_bundle *bundle,
@@ -794,7 +666,7 @@ fail:
                 (void)manager_destroy(m, name, true, true, &ignored, ignore_done, NULL);
         }
 out:
-        let_go_stdio(m, o->who, fds, rq->detach);
+        let_go_stdio(m, o->who->q, fds, rq->detach);
         return r;
 }
 
@@ -834,14 +706,14 @@ static void load_done(void *arg) {
         int stdio[3], x;
 
         r->load = NULL;
-        memcpy(stdio, r->lent, sizeof stdio);
-        r->lent[0] = r->lent[1] = r->lent[2] = -1;
+        memcpy(stdio, r->stdio, sizeof stdio);
+        r->stdio[0] = r->stdio[1] = r->stdio[2] = -1;
         r->sink = (run_sink){ 0 };
         run_free(r);
         if (bl->result < 0) {
                 st = bl->st;
                 x = bl->result;
-                let_go_stdio(m, o.who, stdio, rq->detach);
+                let_go_stdio(m, o.who->q, stdio, rq->detach);
         } else
                 x = start_now(m, &o, rq, bl->bundle, stdio, &sink, &st);
         if (x < 0) {
@@ -893,8 +765,7 @@ static int load_then_start(manager *m, const run_origin *o, const Lmct__V1__RunR
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
         *r = (run){ .m = m, .owner = o->owner, .id = o->id, .q = quota_ref(o->who->q), .pidfd = -1, .errfd = -1,
-                    .helper_pidfd = -1, .state = RUN_LOADING, .who = o->who, .detach = rq->detach,
-                    .lent = { -1, -1, -1, -1, -1, -1, -1 } };
+                    .state = RUN_LOADING, .who = o->who, .detach = rq->detach, .stdio = { -1, -1, -1 } };
         snprintf(r->name, sizeof r->name, "%s", rq->name ? rq->name : "");
         LIST_PREPEND(runs, m->runs, r);
         bl->r = r;
@@ -908,7 +779,7 @@ static int load_then_start(manager *m, const run_origin *o, const Lmct__V1__RunR
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
         if (!rq->detach) {
-                memcpy(r->lent, stdio, 3 * sizeof *stdio);
+                memcpy(r->stdio, stdio, 3 * sizeof *stdio);
                 stdio[0] = stdio[1] = stdio[2] = -1;
         }
         r->sink = *sink;
@@ -927,7 +798,7 @@ int runs_start(manager *m, const run_origin *o, const Lmct__V1__RunRequest *rq, 
         if (r >= 0)
                 r = load_then_start(m, o, rq, stdio, sink, st);
         if (r < 0 && !rq->detach)
-                let_go_stdio(m, o->who, stdio, false);
+                let_go_stdio(m, o->who->q, stdio, false);
         return r;
 }
 
@@ -1033,7 +904,7 @@ int runs_exec(manager *m, const run_origin *o, const Lmct__V1__ExecRequest *rq, 
         r = start(m, o, name, &sp, stdio, false, false, false, true, &rs, sink, st);
 out:
         peer_creds_done(&tcreds);
-        let_go_stdio(m, o->who, stdio, false);
+        let_go_stdio(m, o->who->q, stdio, false);
         return r;
 }
 
@@ -1069,12 +940,8 @@ void runs_owner_gone(manager *m, const void *owner) {
                 }
                 r->owner = NULL;
                 sink_drop(r);
-                if (r->detach || r->state == RUN_REAPING)
+                if (r->pidfd < 0 || r->detach || r->state == RUN_REAPING)
                         continue;
-                if (r->pidfd < 0) {
-                        r->kill_when_born = true; /* not born yet */
-                        continue;
-                }
                 /* Nobody waits for it any more: as a foreground job losing its
                  * terminal, it ends; with --rm its container goes too. */
                 if (r->remove)

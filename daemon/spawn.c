@@ -152,8 +152,6 @@ static int child_take_fds(const spawn_spec *sp, spawn_spec *own, int chan_in_par
             (own->root_procfd = (int)syscall(SYS_pidfd_getfd, parent, sp->root_procfd, 0)) < 0)
                 child_fail(chan, errno, 0, "take the process to join");
         close(parent);
-        if (write(chan, &(char){ TOOK }, 1) != 1)
-                _exit(125);
         return chan;
 }
 
@@ -296,11 +294,20 @@ static void child(const spawn_spec *sp, int errpipe) {
 
 /* The helper: takes its descriptors, enters the pid namespace the command
  * is to be born in (its own stays lmctld's), clones the command as a child
- * of lmctld's (CLONE_PARENT) into its cgroup, says so, and exits. */
-static void helper(const spawn_spec *given, int chan_in_parent) {
+ * of lmctld's (CLONE_PARENT) into its cgroup, says so, and exits. It runs
+ * in lmctld's memory (CLONE_VM) while lmctld's thread waits (CLONE_VFORK):
+ * a few system calls, none of which waits on anything a client holds. It
+ * allocates nothing and writes only its own stack. */
+typedef struct helper_args {
+        const spawn_spec *sp;
+        int chan;
+} helper_args;
+
+static int helper(void *p) {
+        const helper_args *ha = p;
         char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
         struct clone_args args = { 0 };
-        spawn_spec own = *given;
+        spawn_spec own = *ha->sp;
         struct born b = { .kind = 'B' };
         struct iovec iov = { &b, sizeof b };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
@@ -308,9 +315,7 @@ static void helper(const spawn_spec *given, int chan_in_parent) {
         int errpipe, pidfd = -1;
         long pid;
 
-        /* Nothing of lmctld's to read in its memory from /proc meanwhile. */
-        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        errpipe = child_take_fds(given, &own, chan_in_parent);
+        errpipe = child_take_fds(ha->sp, &own, ha->chan);
         if (errpipe < 0)
                 _exit(125);
         if (own.join_pidfd >= 0 && (own.join_ns & CLONE_NEWPID))
@@ -319,8 +324,12 @@ static void helper(const spawn_spec *given, int chan_in_parent) {
         args.pidfd = (uint64_t)(uintptr_t)&pidfd;
         args.cgroup = (uint64_t)own.cgroup_fd;
         pid = syscall(SYS_clone3, &args, sizeof args);
-        if (pid == 0)
+        if (pid == 0) {
+                /* Nothing of lmctld's to read in its memory from /proc
+                 * before it executes. */
+                (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
                 child(&own, errpipe);
+        }
         if (pid < 0)
                 child_fail(errpipe, errno, 0, "clone3 into the container's cgroup");
         b.pid = (int)pid;
@@ -332,35 +341,56 @@ static void helper(const spawn_spec *given, int chan_in_parent) {
         _exit(sendmsg(errpipe, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof b ? 0 : 125);
 }
 
-int spawn_start(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold, char *err,
-                size_t errlen) {
-        struct clone_args args = { 0 };
-        int chan[2], pidfd = -1;
-        long pid;
+/* What the helper said, read once it has exited: the command's pid and
+ * pidfd, or why there is none. */
+static int helper_said(int chan, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen) {
+        for (;;) {
+                int x = spawn_outcome(chan, ret_pid, ret_pidfd, err, errlen);
+                if (x == SPAWN_TOOK)
+                        continue;
+                if (x == SPAWN_BORN)
+                        return 0;
+                if (x == 0 || x == -EAGAIN || x > 0) {
+                        snprintf(err, errlen, "the helper starting the command ended without a word");
+                        return -ECHILD;
+                }
+                return x; /* ERR says what failed */
+        }
+}
+
+int spawn_start(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, char *err, size_t errlen) {
+        /* The helper's stack is within this thread's own (which waits
+         * meanwhile): to the sanitizers, and to the command forked from it,
+         * it is an ordinary stack. */
+        char stack[256 << 10] __attribute__((aligned(64)));
+        helper_args ha = { .sp = sp };
+        int chan[2], r, st;
+        pid_t hpid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0) {
                 snprintf(err, errlen, "cannot make the channel to the command's process: %m");
                 return negerrno();
         }
-        args.flags = CLONE_FILES | CLONE_PIDFD;
-        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-        args.exit_signal = SIGCHLD;
-        pid = syscall(SYS_clone3, &args, sizeof args);
-        if (pid == 0)
-                helper(sp, chan[1]);
-        if (pid < 0) {
-                int r = negerrno();
+        ha.chan = chan[1];
+        hpid = clone(helper, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &ha);
+        if (hpid < 0) {
+                r = negerrno();
                 close(chan[0]);
                 close(chan[1]);
-                snprintf(err, errlen, "cannot start the command's process: %s%s", strerror(-r),
-                         r == -ENOSYS || r == -E2BIG ? " (Linux 5.7 or later is needed)" : "");
+                snprintf(err, errlen, "cannot start the command's process: %s", strerror(-r));
                 return r;
         }
+        /* It has exited (or is on its way out): it is reaped at once. */
+        while (waitpid(hpid, &st, __WALL) < 0 && errno == EINTR)
+                ;
+        close(chan[1]);
         (void)fcntl(chan[0], F_SETFL, O_NONBLOCK);
-        *ret_pid = (pid_t)pid;
-        *ret_pidfd = pidfd;
+        r = helper_said(chan[0], ret_pid, ret_pidfd, err, errlen);
+        if (r < 0) {
+                close(chan[0]);
+                return r;
+        }
         *ret_errfd = chan[0];
-        *ret_hold = chan[1];
         return 0;
 }
 

@@ -79,31 +79,30 @@ typedef struct spawn_spec {
  * with. Returns the limit lmctld has now. Call once at start. */
 unsigned long spawn_raise_nofile(unsigned long need);
 
-/* Starts SP in two steps, so that the command never holds a copy of any
- * descriptor of lmctld's but its own, and may be born in any pid
- * namespace: a helper (a child of lmctld's, sharing its descriptor table
- * at first) takes what the command needs, clones the command into its
- * cgroup as lmctld's child, hands over its pid and a pidfd, and exits.
- * Returns 0 with the helper's pid and pidfd (to reap it), the channel
- * (non-blocking), and *RET_HOLD: a descriptor lmctld must keep, like SP's
- * stdio, cgroup and the descriptors to join, until the helper says it
- * took its own copies (SPAWN_TOOK) or has gone (-1: none); or a negative
- * errno for a failure of lmctld's own, with ERR naming the step. */
-int spawn_start(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold, char *err,
-                size_t errlen);
-/* What was said on the channel ERRFD: SPAWN_TOOK once the helper holds
- * its descriptors; SPAWN_BORN with the command's pid and pidfd; 0 once the
- * command executed (the channel closed); a positive 126/127 when the
- * command itself could not be executed (as shells report it), with ERR
- * saying why; a negative errno when setting it up failed, with ERR naming
- * the step; -EAGAIN when there is nothing new. */
+/* Starts SP. A helper, sharing lmctld's memory and (at first) its
+ * descriptor table while lmctld's thread waits for it (vfork-like), takes
+ * exactly the descriptors the command needs (so that the command never
+ * holds a copy of any other of lmctld's, whose close could wait on a
+ * client), enters the pid namespace it is to be born in, clones it into
+ * its cgroup as lmctld's own child, and exits: microseconds, and nothing
+ * it does waits on a client. Returns 0 with the command's pid, a pidfd,
+ * and its channel (non-blocking), which the caller watches to learn that
+ * it executed; or a negative errno for a failure of lmctld's own, with
+ * ERR naming the step. SP's descriptors may be closed once this returns. */
+int spawn_start(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, char *err, size_t errlen);
+/* What was said on the channel ERRFD: 0 once the command executed (the
+ * channel closed); a positive 126/127 when the command itself could not
+ * be executed (as shells report it), with ERR saying why; a negative errno
+ * when setting it up failed, with ERR naming the step; -EAGAIN when there
+ * is nothing new. (SPAWN_TOOK and SPAWN_BORN are the helper's, read by
+ * spawn_start.) */
 #define SPAWN_TOOK 1000
 #define SPAWN_BORN 1001
 int spawn_outcome(int errfd, pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);
 
 /* How lmctld starts commands (the fuzzer puts a stand-in here). */
-typedef int (*spawn_fn)(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, int *ret_hold,
-                        char *err, size_t errlen);
+typedef int (*spawn_fn)(const spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, char *err,
+                        size_t errlen);
 
 /* The root filesystem of a command (spawn-root.c), in the child: every
  * path below the root is resolved inside it (openat2 RESOLVE_IN_ROOT) and

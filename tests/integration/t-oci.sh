@@ -40,6 +40,12 @@ else
         fail "crun runs the same bundle" "crun is not installed (tests/setup.sh installs it)"
 fi
 
+# Bundles are read in a thread of lmctld's: many in a row, lmctld unharmed.
+ok=0
+for i in $(seq 1 30); do lm run --rm "many$i" --bundle "$B" >/dev/null 2>&1 && ok=$((ok + 1)); done
+expect_eq "30 bundles run in a row" "$ok" 30
+check "and lmctld still serves" daemon_alive
+
 # linux.resources become the container's limits, enforced.
 set_json "$B/config.json" 'c["process"]["args"]=["/bin/helper","alloc","128"]; c["linux"]["resources"]={"memory":{"limit":67108864,"swap":67108864},"pids":{"limit":20},"cpu":{"shares":1024,"quota":50000,"period":100000}}'
 lm create oci >/dev/null
