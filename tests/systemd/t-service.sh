@@ -36,10 +36,24 @@ state() {
 }
 
 # Installation, as a distribution would do it.
-if meson install -C "$BUILD" --no-rebuild >"$LOGS/install.log" 2>&1 && ldconfig; then
+if meson install -C "$BUILD" --no-rebuild >"$LOGS/install.log" 2>&1; then
         pass "meson install puts lmctld, lmctl, liblmct and the units in place"
 else
         fail "meson install" "$(tail -n 3 "$LOGS/install.log")"
+fi
+# Installed as the README says and nothing more: the programs start and
+# the man pages are found, with no step of the user's own.
+expect_rc 0 "the installed lmctl starts (lmctl --help)" $L --help
+expect_eq "lmctl carries liblmct inside (no shared liblmct to find)" "$(ldd $L | grep -c liblmct)" 0
+expect_rc 0 "the installed lmctld starts (lmctld --help)" /usr/local/sbin/lmctld --help
+expect_match "man lmctl finds the installed page" "$(MANPAGER=cat MANWIDTH=80 man lmctl 2>&1 | head -n 5)" "lmctl - "
+expect_match "man lmctld finds the installed page" "$(MANPAGER=cat MANWIDTH=80 man 8 lmctld 2>&1 | head -n 5)" "lmctld - "
+# An agent built against the installed shared liblmct finds it at run time.
+if cc -o /var/tmp/agent "$(dirname "$0")/../native/agent-example.c" $(pkg-config --cflags --libs liblmct) \
+        >"$LOGS/agent-cc.log" 2>&1; then
+        pass "an agent compiles and links against the installed liblmct (pkg-config)"
+else
+        fail "an agent compiles against the installed liblmct" "$(head -n 3 "$LOGS/agent-cc.log")"
 fi
 systemd-sysusers >/dev/null 2>&1
 check "systemd-sysusers creates the group lmct" getent group lmct
@@ -53,6 +67,9 @@ expect_eq "lmctld does not run before the first request" "$(systemctl is-active 
 expect_rc 0 "the first lmctl call starts lmctld through its socket" $L version
 expect_eq "lmctld is then active" "$(systemctl is-active lmctld.service)" active
 expect_match "lmctld owns the delegated scope" "$OUT" "cgroup root +$SCOPE|$SCOPE"
+expect_rc 0 "the agent runs with the installed liblmct, no LD_LIBRARY_PATH" /var/tmp/agent "$SOCKET" agents/a1
+expect_eq "what the agent listed" "$(echo $OUT)" "agents agents/a1 duplicate: ALREADY_EXISTS"
+$L destroy agents >/dev/null 2>&1
 
 # The layout systemd's delegation rules ask for.
 expect_eq "the scope lmct.scope is active" "$(systemctl show -p ActiveState --value lmct.scope)" active
