@@ -186,6 +186,7 @@ int main(int argc, char **argv) {
         struct event *sigterm = NULL, *sigint = NULL;
         manager *m = NULL;
         server *srv = NULL;
+        events *ev = NULL;
         int c, fd, r = 1;
 
         while ((c = getopt_long(argc, argv, "s:r:d:l:t:vqhV", opts, NULL)) >= 0) {
@@ -253,13 +254,13 @@ int main(int argc, char **argv) {
                         goto out;
                 root = scope_path;
         }
-        if (manager_new(base, root ? root : CGROUP_ROOT_DEFAULT, max_depth, &m) < 0)
+        if (manager_new(base, root ? root : CGROUP_ROOT_DEFAULT, NULL, max_depth, &m) < 0)
                 goto out;
         if (keeper_fd >= 0 && watch_events(m->watcher, keeper_fd, -1, keeper_changed, &keeper_fd, NULL, NULL) < 0)
                 goto out;
         m->log_dir = strdup(log_dir);
         m->start_timeout_ms = start_timeout_ms;
-        if (!m->log_dir || events_new(m, &m->events) < 0 || releaser_new(base, &m->releaser) < 0)
+        if (!m->log_dir || events_new(m, runs_waiting_in, &ev) < 0 || releaser_new(base, &m->releaser) < 0)
                 goto out;
         fd = passed_socket();
         if (fd == -ENOENT)
@@ -270,12 +271,12 @@ int main(int argc, char **argv) {
         }
         if (fd < 0)
                 goto out;
-        if (server_new(base, m, fd, &srv) < 0) {
+        if (server_new(base, m, ev, fd, &srv) < 0) {
                 close(fd);
                 goto out;
         }
         server_set_timeout(srv, timeout_ms);
-        if (metrics_listen && metrics_start(base, m, metrics_listen, metrics_group, &mt) < 0)
+        if (metrics_listen && metrics_start(base, m, ev, metrics_listen, metrics_group, &mt) < 0)
                 goto out;
         sigterm = evsignal_new(base, SIGTERM, on_signal, base);
         sigint = evsignal_new(base, SIGINT, on_signal, base);
@@ -306,10 +307,9 @@ out:
         if (m)
                 runs_free_all(m);
         server_free(srv);
-        if (m) {
-                m->events = events_free(m->events);
+        events_free(ev);
+        if (m)
                 m->releaser = releaser_free(m->releaser);
-        }
         manager_free(m);
         if (base)
                 event_base_free(base);

@@ -27,6 +27,14 @@ for b in build build-asan; do
         echo "unit tests ($b): $(grep -E '^(Ok|Fail):' "$logs/unit-$b.txt" | tr -s ' ' | tr '\n' ' ')"
 done
 
+# lmctld's layers depend one way: includes and calls (docs/design.md).
+tests/check-layers.sh build > "$logs/layers.txt" 2>&1
+read -r p f < <(sed -n 's/^layers: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/layers.txt")
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-1}))
+grep '^FAIL: ' "$logs/layers.txt"
+echo "layer checks: ${p:-0} passed, ${f:-1} failed"
+
 count() {
         local p f
         p=$(grep -c '^PASS: ' "$1")

@@ -41,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct event_base *base;
 static manager *m;
 static server *srv;
+static events *ev;
 static char root[64];
 static int null_fd;
 
@@ -86,7 +87,7 @@ static void start(void) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int lfd;
 
-        int r = manager_new(base, root, 8, &m);
+        int r = manager_new(base, root, "/lmct-fuzz", 8, &m);
 
         if (r < 0) {
                 fprintf(stderr, "fuzz-request: cannot set up a manager on %s: %s\n", root, strerror(-r));
@@ -94,12 +95,12 @@ static void start(void) {
         }
         m->log_dir = strdup(root);
         m->spawn = fuzz_spawn;
-        if (events_new(m, &m->events) < 0 || releaser_new(base, &m->releaser) < 0)
+        if (events_new(m, runs_waiting_in, &ev) < 0 || releaser_new(base, &m->releaser) < 0)
                 abort();
         /* The container a confined caller lives in. */
         {
                 status st;
-                if (manager_create(m, "fz", NULL, false, NULL, NULL, &st) < 0)
+                if (manager_create(m, NULL, "fz", NULL, false, NULL, NULL, &st) < 0)
                         abort();
         }
         /* The listener (an autobound abstract address) is never connected
@@ -107,14 +108,14 @@ static void start(void) {
         lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa_family_t)) < 0 || listen(lfd, 1) < 0)
                 abort();
-        if (server_new(base, m, lfd, &srv) < 0)
+        if (server_new(base, m, ev, lfd, &srv) < 0)
                 abort();
 }
 
 static void stop(void) {
         runs_free_all(m);
         srv = server_free(srv);
-        m->events = events_free(m->events);
+        ev = events_free(ev);
         m->releaser = releaser_free(m->releaser);
         m = manager_free(m);
         while (waitpid(-1, NULL, WNOHANG) > 0)

@@ -176,7 +176,7 @@ int manager_pause(manager *m, const char *name, status *st, op_done_fn done, voi
         log_info("paused %s", path);
         if (frozen(fd) > 0)
                 return 0;
-        return node_wait_start(m, n, TAKE_FD(fd), false, m->pause_timeout_ms, pause_check, done, userdata, st);
+        return node_wait_start(m, NULL, n, TAKE_FD(fd), false, m->pause_timeout_ms, pause_check, done, userdata, st);
 }
 
 int manager_resume(manager *m, const char *name, status *st) {
@@ -307,10 +307,10 @@ int manager_resolve(manager *m, const char *name, bool allow_root, char *out, si
 void manager_set_last_run(manager *m, const char *name, const run_status *rs) {
         node *n = tree_lookup(m->root, name, NULL, NULL);
 
-        if (!n)
-                return;
-        if (!n->last_run)
+        if (n && !n->last_run)
                 n->last_run = malloc(sizeof *n->last_run);
-        if (n->last_run)
+        if (n && n->last_run)
                 *n->last_run = *rs;
+        if (m->observer.run_ended)
+                m->observer.run_ended(m->observer.userdata, name);
 }

@@ -9,7 +9,6 @@
 #include <sys/xattr.h>
 
 #include "climits.h"
-#include "events.h"
 #include "journal.h"
 #include "labels.h"
 #include "lmct-name.h"
@@ -23,13 +22,14 @@ static int mkdir_error(status *st, int r, const char *name) {
         return st_fail(st, st_code_from_errno(r), r, "cannot create %s: %s", name, strerror(-r));
 }
 
-/* Tells subscribers lmctld changed container NAME, for the request being
- * served (if any). */
-static void changed(manager *m, const char *kind, const char *name) {
-        const log_context *ctx = log_get_context();
-
-        events_changed(m->events, kind, name, ctx ? ctx->uid : (uid_t)-1, ctx ? ctx->pid : 0);
+/* Tells the observer lmctld changed container NAME for the caller UID/PID. */
+static void changed(manager *m, const char *kind, const char *name, uid_t uid, pid_t pid) {
+        if (m->observer.changed)
+                m->observer.changed(m->observer.userdata, kind, name, uid, pid);
 }
+
+#define WHO_UID(who) ((who) ? (who)->uid : (uid_t)-1)
+#define WHO_PID(who) ((who) ? (who)->pid : 0)
 
 /* The bounds on the tree below each ancestor of a create that adds NEW
  * containers, the deepest at DEPTH. */
@@ -57,7 +57,7 @@ static void set_bounds(node *n, const Lmct__V1__Limits *l) {
                 n->max_depth = l->max_depth >= UINT_MAX ? UINT_MAX : (unsigned)l->max_depth;
 }
 
-int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
+int manager_create(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
                    const char *labels, status *st) {
         char buf[LMCT_NAME_MAX + 1];
         _cleanup_close_ int owned = -1, fd = -1;
@@ -224,9 +224,9 @@ int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool
         for (p = first_new; *p; p++)
                 if (*p == '/') {
                         snprintf(buf, sizeof buf, "%.*s", (int)(p - norm), norm);
-                        changed(m, "created", buf);
+                        changed(m, "created", buf, WHO_UID(who), WHO_PID(who));
                 }
-        changed(m, "created", norm);
+        changed(m, "created", norm, WHO_UID(who), WHO_PID(who));
         return 0;
 
 rollback_index: {
@@ -250,7 +250,7 @@ rollback: {
         return r;
 }
 
-int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, const label_change *lc, status *st) {
+int manager_update(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, const label_change *lc, status *st) {
         char buf[LMCT_NAME_MAX + 1], old_labels[LABELS_TEXT_MAX], new_labels[LABELS_TEXT_MAX];
         bool relabel = lc && (lc->n_set || lc->n_remove), journaled;
         _cleanup_close_ int fd = -1;
@@ -304,12 +304,12 @@ int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, cons
                 return r;
         set_bounds(n, l);
         log_info("updated %s", buf);
-        changed(m, "updated", buf);
+        changed(m, "updated", buf, WHO_UID(who), WHO_PID(who));
         return 0;
 }
 
 /* Removes N's directories bottom-up and drops it from the index. */
-static int remove_node(manager *m, node *n, status *st) {
+static int remove_node(manager *m, node *n, uid_t uid, pid_t pid, status *st) {
         char path[LMCT_NAME_MAX + 1], failed[NAME_MAX + 1];
         _cleanup_close_ int owned = -1;
         int pfd, r;
@@ -347,7 +347,7 @@ static int remove_node(manager *m, node *n, status *st) {
         }
         tree_remove(n);
         log_info("destroyed %s", path);
-        changed(m, "destroyed", path);
+        changed(m, "destroyed", path, uid, pid);
         return 0;
 }
 
@@ -372,13 +372,13 @@ static int destroy_check(node_wait *nw, bool timed_out, status *st) {
                 int r;
                 if (nw->uid != (uid_t)-1)
                         log_set_context(&ctx);
-                r = remove_node(nw->m, n, st);
+                r = remove_node(nw->m, n, nw->uid, nw->pid, st);
                 log_set_context(saved);
                 return r;
         }
 }
 
-int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st, op_done_fn done,
+int manager_destroy(manager *m, const caller *who, const char *name, bool recursive, bool force, status *st, op_done_fn done,
                     void *userdata) {
         char buf[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
@@ -407,7 +407,7 @@ int manager_destroy(manager *m, const char *name, bool recursive, bool force, st
                 if (unlinkat(pfd, n->name, AT_REMOVEDIR) == 0) {
                         tree_remove(n);
                         log_info("destroyed %s", buf);
-                        changed(m, "destroyed", buf);
+                        changed(m, "destroyed", buf, WHO_UID(who), WHO_PID(who));
                         return 0;
                 }
         }
@@ -419,7 +419,7 @@ int manager_destroy(manager *m, const char *name, bool recursive, bool force, st
                 return st_fail(st, LMCT__V1__CODE__INTERNAL, pop, "cannot read cgroup.events of %s: %s", buf,
                                strerror(-pop));
         if (pop == 0)
-                return remove_node(m, n, st);
+                return remove_node(m, n, WHO_UID(who), WHO_PID(who), st);
         if (!force)
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY,
                                "%s has processes; kill them first or destroy with force", buf);
@@ -430,7 +430,7 @@ int manager_destroy(manager *m, const char *name, bool recursive, bool force, st
         if (r < 0)
                 return st_fail(st, st_code_from_errno(r), r, "cannot kill the processes of %s: %s", buf,
                                strerror(-r));
-        r = node_wait_start(m, n, TAKE_FD(fd), true, m->destroy_timeout_ms, destroy_check, done, userdata, st);
+        r = node_wait_start(m, who, n, TAKE_FD(fd), true, m->destroy_timeout_ms, destroy_check, done, userdata, st);
         if (r != MANAGER_PENDING)
                 return r;
         log_info("destroy %s: killed its processes, waiting for them to exit", buf);

@@ -74,6 +74,7 @@ struct conn {
 struct server {
         struct event_base *base;
         manager *m;
+        events *events;
         struct evconnlistener *listener;
         conn *conns;
         unsigned n_conns;
@@ -107,6 +108,10 @@ const caller *conn_caller(const conn *c) {
 
 manager *conn_manager(const conn *c) {
         return c->srv->m;
+}
+
+events *conn_events(const conn *c) {
+        return c->srv->events;
 }
 
 bool conn_alive(const conn *c) {
@@ -748,13 +753,14 @@ void server_add_conn(server *srv, int fd, caller *who) {
         srv->n_conns++;
 }
 
-int server_new(struct event_base *base, manager *m, int listen_fd, server **ret) {
+int server_new(struct event_base *base, manager *m, events *ev, int listen_fd, server **ret) {
         server *srv = calloc(1, sizeof *srv);
 
         if (!srv)
                 return -ENOMEM;
         srv->base = base;
         srv->m = m;
+        srv->events = ev;
         srv->timeout = (struct timeval){ 30, 0 };
         srv->ev_backoff = evtimer_new(base, on_backoff, srv);
         srv->listener = evconnlistener_new(base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,

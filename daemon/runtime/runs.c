@@ -14,7 +14,6 @@
 #include <systemd/sd-journal.h>
 
 #include "climits.h"
-#include "events.h"
 #include "list.h"
 #include "lmct-name.h"
 #include "log.h"
@@ -147,7 +146,7 @@ static void remove_container(run *r) {
         int x;
 
         r->state = RUN_REMOVING;
-        x = manager_destroy(r->m, r->name, true, true, &st, on_removed, r);
+        x = manager_destroy(r->m, NULL, r->name, true, true, &st, on_removed, r);
         if (x != MANAGER_PENDING)
                 on_removed(r, x, &st);
 }
@@ -179,7 +178,6 @@ static void on_exit_event(evutil_socket_t fd, short what, void *arg) {
                 r->rs.signal = si.si_status;
         if (!r->is_exec) {
                 manager_set_last_run(r->m, r->name, &r->rs);
-                events_run_ended(r->m->events, r->name);
         }
         log_info("%s %s: pid %d %s %d", verb(r), r->name, r->pid, r->rs.signal ? "killed by signal" : "exited with",
                  r->rs.signal ? r->rs.signal : r->rs.exit_code);
@@ -543,7 +541,7 @@ static int check_thawed(int leaf, const char *name, status *st) {
 
 /* The container of a run: made (--rm) or updated with the bundle's and the
  * request's limits. *CREATED says whether it was made. */
-static int prepare_container(manager *m, const Lmct__V1__RunRequest *rq, const char *name, oci_bundle *bundle,
+static int prepare_container(manager *m, const caller *who, const Lmct__V1__RunRequest *rq, const char *name, oci_bundle *bundle,
                              bool *created, status *st) {
         int exists = manager_exists(m, rq->name, st), r;
 
@@ -556,18 +554,18 @@ static int prepare_container(manager *m, const Lmct__V1__RunRequest *rq, const c
                 return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT,
                                "%s does not exist (create it first, or run --rm to make one for this command)", name);
         if (!exists) {
-                r = manager_create(m, name, bundle ? oci_limits(bundle) : rq->limits, false, NULL, NULL, st);
+                r = manager_create(m, who, name, bundle ? oci_limits(bundle) : rq->limits, false, NULL, NULL, st);
                 if (r < 0)
                         return r;
                 *created = true;
         } else if (bundle && climits_any(oci_limits(bundle))) {
-                r = manager_update(m, name, oci_limits(bundle), NULL, st);
+                r = manager_update(m, who, name, oci_limits(bundle), NULL, st);
                 if (r < 0)
                         return r;
         }
         /* Limits on the command line come last: they win. */
         if ((exists || bundle) && climits_any(rq->limits))
-                return manager_update(m, name, rq->limits, NULL, st);
+                return manager_update(m, who, name, rq->limits, NULL, st);
         return 0;
 }
 
@@ -627,7 +625,7 @@ static int start_now(manager *m, const run_origin *o, const Lmct__V1__RunRequest
         if (r < 0)
                 goto out;
         name = !rq->name ? "" : rq->name[0] == '/' ? rq->name + 1 : rq->name; /* checked next */
-        r = prepare_container(m, rq, name, bundle, &created, st);
+        r = prepare_container(m, o->who, rq, name, bundle, &created, st);
         if (r < 0)
                 goto fail;
         cgfd = manager_leaf_fd(m, name, st);
@@ -663,7 +661,7 @@ static int start_now(manager *m, const run_origin *o, const Lmct__V1__RunRequest
 fail:
         if (created && rq->remove) {
                 status ignored;
-                (void)manager_destroy(m, name, true, true, &ignored, ignore_done, NULL);
+                (void)manager_destroy(m, o->who, name, true, true, &ignored, ignore_done, NULL);
         }
 out:
         let_go_stdio(m, o->who->q, fds, rq->detach);

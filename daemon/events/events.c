@@ -13,13 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "access.h"
 #include "cgroup.h"
-#include "dispatch.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "manager-internal.h"
-#include "runs.h"
 #include "util.h"
 
 #define QUEUE_MAX (256u << 10)
@@ -68,8 +65,8 @@ typedef struct trigger {
 
 typedef struct subscriber {
         events *e;
-        conn *c;
-        uint64_t id;
+        const void *owner;
+        event_sink sink;
         char *name;              /* full name; "" for the root */
         bool recursive;
         uint64_t dropped;
@@ -89,6 +86,7 @@ typedef struct subscriber {
 
 struct events {
         manager *m;
+        bool (*run_waiting)(manager *m, const char *name);
         int ifd;
         struct event *ev;
         watched **by_wd;         /* indexed by inotify watch descriptor */
@@ -108,6 +106,8 @@ struct events {
 };
 
 static void sub_free(events *e, subscriber *s);
+static void on_changed(void *userdata, const char *kind, const char *name, uid_t uid, pid_t pid);
+static void on_run_ended(void *userdata, const char *name);
 
 static void enter(events *e) {
         e->busy++;
@@ -163,55 +163,49 @@ static Lmct__V1__Event *ev_make(const char *kind, const char *name) {
 /* Queues EV (owned, named as S's caller sees it) for S, or counts it as
  * dropped if S has too much unread already. */
 static void send_event(subscriber *s, Lmct__V1__Event *ev) {
-        Lmct__V1__Response *resp;
-
-        if (conn_output_pending(s->c) > QUEUE_MAX) {
+        if (s->sink.pending(s->sink.userdata) > QUEUE_MAX) {
                 s->dropped++;
                 lmct__v1__event__free_unpacked(ev, NULL);
                 return;
         }
         if (s->dropped) {
                 Lmct__V1__Event *d = ev_make("dropped", "");
-                resp = d ? response_new(s->id, NULL) : NULL;
-                if (resp) {
+                int r = d ? -ENOMEM : 0;
+                if (d) {
                         d->has_count = true;
                         d->count = s->dropped;
-                        resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;
-                        resp->event = d;
-                        conn_send(s->c, resp);
+                        r = s->sink.send(s->sink.userdata, d);
+                }
+                if (r != -ENOMEM)
                         s->dropped = 0;
-                        if (!conn_alive(s->c)) {
-                                /* That send closed the connection: S is only
-                                 * marked gone (callers walk inside enter). */
-                                lmct__v1__event__free_unpacked(ev, NULL);
-                                return;
-                        }
-                } else if (d)
-                        lmct__v1__event__free_unpacked(d, NULL);
+                if (r == -EPIPE) {
+                        /* That send closed the connection: S is only marked
+                         * gone (callers walk inside enter). */
+                        lmct__v1__event__free_unpacked(ev, NULL);
+                        return;
+                }
         }
-        resp = response_new(s->id, NULL);
-        if (!resp) {
-                lmct__v1__event__free_unpacked(ev, NULL);
+        if (s->sink.send(s->sink.userdata, ev) == -ENOMEM)
                 s->dropped++;
-                return;
-        }
-        resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;
-        resp->event = ev;
-        conn_send(s->c, resp);
+}
+
+/* Full name NAME as S's caller names it ("/" for its root; the full name
+ * if it cannot see it). */
+static const char *shown_to(const subscriber *s, const char *name) {
+        const char *rel = s->sink.relative(s->sink.userdata, name);
+
+        return rel ? (*rel ? rel : "/") : name;
 }
 
 /* An event of KIND about container NAME (full), named for S's caller. */
 static Lmct__V1__Event *ev_for(const subscriber *s, const char *kind, const char *name) {
-        const char *rel = caller_relative(conn_caller(s->c), name);
-
-        return ev_make(kind, rel ? (*rel ? rel : "/") : name);
+        return ev_make(kind, shown_to(s, name));
 }
-
 /* Sends a copy of EV to S. */
 static void deliver(subscriber *s, const Lmct__V1__Event *ev) {
         Lmct__V1__Event *copy;
 
-        if (conn_output_pending(s->c) > QUEUE_MAX) {
+        if (s->sink.pending(s->sink.userdata) > QUEUE_MAX) {
                 s->dropped++;
                 return;
         }
@@ -305,27 +299,15 @@ static void refresh(events *e, watched *w, bool report) {
                         frozen = v;
                 /* The command lmctld ran may leave the cgroup a moment before
                  * it is reaped: its exit status is awaited (events_run_ended). */
-                if (report && !populated && w->populated && runs_waiting_in(e->m, w->name)) {
+                if (report && !populated && w->populated && e->run_waiting && e->run_waiting(e->m, w->name)) {
                         w->empty_held = true;
                         report = false;
                         w->populated = false;
                 }
                 if (report && populated != w->populated) {
                         Lmct__V1__Event *ev = ev_make(populated ? "populated" : "empty", w->name);
-                        if (ev && !populated && n->last_run) {
-                                Lmct__V1__RunResult *rr = malloc(sizeof *rr);
-                                if (rr) {
-                                        lmct__v1__run_result__init(rr);
-                                        rr->has_pid = rr->has_exited = true;
-                                        rr->pid = n->last_run->pid;
-                                        rr->exited = n->last_run->exited;
-                                        rr->has_exit_code = n->last_run->exited && !n->last_run->signal;
-                                        rr->exit_code = n->last_run->exit_code;
-                                        rr->has_signal = n->last_run->signal != 0;
-                                        rr->signal = n->last_run->signal;
-                                        ev->last_run = rr;
-                                }
-                        }
+                        if (ev && !populated && n->last_run)
+                                ev->last_run = run_result_message(n->last_run, false, NULL);
                         if (ev)
                                 publish(e, ev);
                 }
@@ -646,13 +628,11 @@ static int hold(subscriber *s, quota_kind k, size_t n, status *st) {
 /* The options of a subscription to S->name: a memory threshold and PSI
  * triggers, all checked before any is set up. */
 static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *req, status *st) {
-        const char *shown = caller_relative(conn_caller(s->c), s->name);
+        const char *shown = shown_to(s, s->name);
         _cleanup_close_ int owned = -1;
         int dirfd, r;
         node *n;
 
-        if (!shown || !*shown)
-                shown = "/";
         if (req->has_memory_above && req->memory_above == 0)
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
                                "memory_above must be at least 1 byte");
@@ -769,18 +749,20 @@ static void sub_destroy(subscriber *s) {
                 quota_give(s->q, Q_SUBS, s->held_sub);
                 quota_unref(s->q);
         }
-        if (s->c)
-                conn_unref(s->c);
+        if (s->sink.free)
+                s->sink.free(s->sink.userdata);
         free(s->name);
         free(s);
 }
 
-int events_new(manager *m, events **ret) {
+int events_new(manager *m, bool (*run_waiting)(manager *m, const char *name), events **ret) {
         events *e = calloc(1, sizeof *e);
 
         if (!e)
                 return -ENOMEM;
         e->m = m;
+        e->run_waiting = run_waiting;
+        m->observer = (manager_observer){ on_changed, on_run_ended, e };
         e->ifd = -1;
         *ret = e;
         return 0;
@@ -825,6 +807,8 @@ static void sub_free(events *e, subscriber *s) {
 events *events_free(events *e) {
         if (!e)
                 return NULL;
+        if (e->m->observer.userdata == e)
+                e->m->observer = (manager_observer){ 0 };
         while (e->subs)
                 sub_free(e, e->subs);
         stop_watching(e);
@@ -834,14 +818,14 @@ events *events_free(events *e) {
         return NULL;
 }
 
-int events_subscribe(events *e, conn *c, uint64_t id, const char *name, const Lmct__V1__EventsRequest *req,
-                     Lmct__V1__Event **ret, status *st) {
+int events_subscribe(events *e, const void *owner, quota *q, const char *name, const Lmct__V1__EventsRequest *req,
+                     const event_sink *sink, Lmct__V1__Event **ret, status *st) {
         subscriber *s;
         unsigned mine = 0;
         int r;
 
         for (s = e->subs; s; s = s->next)
-                mine += s->c == c;
+                mine += s->owner == owner;
         if (mine >= 16)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
                                "this connection has %u event subscriptions already", mine);
@@ -851,16 +835,17 @@ int events_subscribe(events *e, conn *c, uint64_t id, const char *name, const Lm
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
         s->e = e;
-        s->c = conn_ref(c);
-        s->id = id;
+        s->owner = owner;
+        s->sink = *sink;
         s->recursive = req->recursive;
         s->mem_fd = s->peak_fd = -1;
-        s->q = quota_ref(conn_caller(c)->q);
+        s->q = quota_ref(q);
         r = hold(s, Q_SUBS, 1, st);
         s->held_sub = r >= 0;
         if (r >= 0)
                 r = sub_options(e, s, req, st);
         if (r < 0) {
+                s->sink.free = NULL; /* not taken */
                 sub_destroy(s);
                 return r;
         }
@@ -868,12 +853,14 @@ int events_subscribe(events *e, conn *c, uint64_t id, const char *name, const Lm
                 e->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
                 if (e->ifd < 0) {
                         r = st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, negerrno(), "cannot watch: %m");
+                        s->sink.free = NULL; /* not taken */
                         sub_destroy(s);
                         return r;
                 }
                 e->ev = event_new(e->m->base, e->ifd, EV_READ | EV_PERSIST, on_inotify, e);
                 if (!e->ev || event_add(e->ev, NULL) < 0) {
                         stop_watching(e);
+                        s->sink.free = NULL; /* not taken */
                         sub_destroy(s);
                         return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
                 }
@@ -888,15 +875,18 @@ int events_subscribe(events *e, conn *c, uint64_t id, const char *name, const Lm
         return 0;
 }
 
-void events_conn_closed(events *e, conn *c) {
+void events_owner_gone(events *e, const void *owner) {
         for (subscriber *s = e->subs, *next; s; s = next) {
                 next = s->next;
-                if (s->c == c)
+                if (s->owner == owner)
                         sub_free(e, s);
         }
 }
 
-void events_changed(events *e, const char *kind, const char *name, uid_t uid, pid_t pid) {
+/* lmctld changed container NAME (KIND: created, updated, destroyed) for
+ * the caller UID/PID (the manager's observer). */
+static void on_changed(void *userdata, const char *kind, const char *name, uid_t uid, pid_t pid) {
+        events *e = userdata;
         Lmct__V1__Event *ev;
         node *n;
 
@@ -915,7 +905,11 @@ void events_changed(events *e, const char *kind, const char *name, uid_t uid, pi
         publish(e, ev);
 }
 
-void events_run_ended(events *e, const char *name) {
+/* The command lmctld started in NAME was reaped: an "empty" event held
+ * back for its exit status goes out now (the manager's observer). */
+static void on_run_ended(void *userdata, const char *name) {
+        events *e = userdata;
+
         if (!e || e->n_subs == 0)
                 return;
         enter(e);

@@ -51,6 +51,7 @@ struct mconn {
 
 struct metrics {
         manager *m;
+        events *events;
         struct event_base *base;
         struct evconnlistener *listener;
         mconn *conns;
@@ -200,7 +201,7 @@ static int render(metrics *mt, struct evbuffer *out) {
                             "lmct_containers %zu\n"
                             "# HELP lmct_event_subscribers Open event subscriptions\n"
                             "# TYPE lmct_event_subscribers gauge\nlmct_event_subscribers %u\n",
-                            manager_count(mt->m), events_subscribers(mt->m->events));
+                            manager_count(mt->m), events_subscribers(mt->events));
         for (size_t i = 0; i < c.n; i++)
                 free(c.names[i]);
         free(c.names);
@@ -459,13 +460,15 @@ static int tcp_socket(const char *where) {
         return fd;
 }
 
-int metrics_start(struct event_base *base, manager *m, const char *listen, const char *group, metrics **ret) {
+int metrics_start(struct event_base *base, manager *m, events *ev, const char *listen, const char *group,
+                  metrics **ret) {
         metrics *mt = calloc(1, sizeof *mt);
         int fd;
 
         if (!mt)
                 return -ENOMEM;
         mt->m = m;
+        mt->events = ev;
         mt->base = base;
         if (strncmp(listen, "unix:", 5) == 0)
                 fd = unix_socket(mt, listen + 5, group);

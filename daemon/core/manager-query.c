@@ -225,27 +225,8 @@ int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, st
                 if (labels_read(m, fd, text, sizeof text) == 0)
                         r = labels_to_proto(text, &info->labels, &info->n_labels);
         }
-        if (r >= 0 && n->last_run) {
-                Lmct__V1__RunResult *rr = malloc(sizeof *rr);
-                if (!rr)
-                        r = -ENOMEM;
-                else {
-                        lmct__v1__run_result__init(rr);
-                        info->last_run = rr;
-                        rr->has_pid = true;
-                        rr->pid = n->last_run->pid;
-                        rr->has_exited = true;
-                        rr->exited = n->last_run->exited;
-                        if (n->last_run->exited) {
-                                rr->has_exit_code = !n->last_run->signal;
-                                rr->exit_code = n->last_run->exit_code;
-                                rr->has_signal = n->last_run->signal != 0;
-                                rr->signal = n->last_run->signal;
-                        }
-                        if (n->last_run->log_path[0])
-                                rr->log_path = strdup(n->last_run->log_path);
-                }
-        }
+        if (r >= 0 && n->last_run && !(info->last_run = run_result_message(n->last_run, true, NULL)))
+                r = -ENOMEM;
         for (const node *a = n; r >= 0 && a; a = a->parent)
                 if (a->has_owner) {
                         char from[LMCT_NAME_MAX + 1];
@@ -369,4 +350,28 @@ int manager_detect(manager *m, pid_t pid, char **ret_name, status *st) {
         if (!*ret_name)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         return 0;
+}
+
+Lmct__V1__RunResult *run_result_message(const run_status *rs, bool log_path, const char *error) {
+        Lmct__V1__RunResult *rr = malloc(sizeof *rr);
+
+        if (!rr)
+                return NULL;
+        lmct__v1__run_result__init(rr);
+        rr->has_pid = rs->pid > 0;
+        rr->pid = rs->pid;
+        rr->has_exited = true;
+        rr->exited = rs->exited;
+        if (rs->exited) {
+                rr->has_signal = rs->signal != 0;
+                rr->signal = rs->signal;
+                rr->has_exit_code = !rs->signal;
+                rr->exit_code = rs->exit_code;
+        }
+        if ((log_path && rs->log_path[0] && !(rr->log_path = strdup(rs->log_path))) ||
+            (error && !(rr->error = strdup(error)))) {
+                lmct__v1__run_result__free_unpacked(rr, NULL);
+                return NULL;
+        }
+        return rr;
 }

@@ -53,14 +53,14 @@ struct node_wait {
         node_wait_check check;
         op_done_fn done;
         void *userdata;
-        uid_t uid;        /* who asked (the request being served at the start) */
+        uid_t uid;        /* who asked ((uid_t)-1: lmctld itself) */
         pid_t pid;
 };
 
 /* Takes FD. Holds N (marking it destroying if asked), checks once, and
  * either returns the outcome at once or MANAGER_PENDING, after which DONE
  * is called exactly once (with -ECANCELED if lmctld stops first). */
-int node_wait_start(manager *m, node *n, int fd, bool destroying, int timeout_ms, node_wait_check check,
+int node_wait_start(manager *m, const caller *who, node *n, int fd, bool destroying, int timeout_ms, node_wait_check check,
                     op_done_fn done, void *userdata, status *st);
 /* Lets go of the node before CHECK removes it. */
 void node_wait_release(node_wait *nw);

@@ -15,13 +15,15 @@
 
 #include "access.h"
 #include "lmct.pb-c.h"
+#include "events.h"
 #include "manager.h"
 
 struct event_base;
 typedef struct server server;
 typedef struct conn conn;
 
-int server_new(struct event_base *base, manager *m, int listen_fd, server **ret);
+/* Serves requests on the tree of M and the event stream EV. */
+int server_new(struct event_base *base, manager *m, events *ev, int listen_fd, server **ret);
 /* How long a client may take to finish a request frame it began, or leave
  * answers unread without reading any, before it is cut off (default 30 s). */
 void server_set_timeout(server *srv, unsigned ms);
@@ -47,6 +49,7 @@ int conn_take_fds(conn *c, int *fds, size_t n);
 void conn_release_fds(conn *c, const int *fds, size_t n);
 bool conn_alive(const conn *c);
 manager *conn_manager(const conn *c);
+events *conn_events(const conn *c);
 
 /* Bytes of answers waiting to be sent to C. */
 size_t conn_output_pending(const conn *c);

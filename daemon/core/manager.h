@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "lmct.pb-c.h"
+#include "peer.h"
 #include "status.h"
 #include "tree.h"
 #include "watch.h"
@@ -41,14 +42,29 @@ typedef struct manager {
         const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */
         const char *owner_xattr;  /* where a container's owner is kept, NULL if nowhere */
         const char *labels_xattr; /* where its labels are kept (labels.h), NULL if nowhere */
-        struct events *events;    /* subscribers to the event stream (events.h) */
+        /* Who hears of lmctld's changes (the event stream); set once at start. */
+        struct manager_observer {
+                /* Container NAME (full) was created, updated or destroyed
+                 * (KIND) for the caller UID/PID ((uid_t)-1: lmctld's own
+                 * doing). */
+                void (*changed)(void *userdata, const char *kind, const char *name, uid_t uid, pid_t pid);
+                /* The command lmctld started in NAME was reaped (its status
+                 * is in the node's last_run). */
+                void (*run_ended)(void *userdata, const char *name);
+                void *userdata;
+        } observer;
 } manager;
+typedef struct manager_observer manager_observer;
 
 /* Called when a pending operation ends: R is 0 or a negative errno, ST the
  * status when R < 0. */
 typedef void (*op_done_fn)(void *userdata, int r, const status *st);
 
-int manager_new(struct event_base *base, const char *root_path, unsigned max_depth, manager **ret);
+/* The tree at ROOT_PATH, a cgroup v2 directory; PLAIN_CGPATH NULL. A
+ * test's tree that is a plain directory (the fuzzer's) gives the path
+ * /proc/PID/cgroup would show for it instead, and is not checked. */
+int manager_new(struct event_base *base, const char *root_path, const char *plain_cgpath, unsigned max_depth,
+                manager **ret);
 manager *manager_free(manager *m);
 size_t manager_count(const manager *m);
 
@@ -61,12 +77,14 @@ struct label_change;
 
 /* OWNER may be NULL; LABELS is the container's labels as text (labels.h),
  * NULL or "" for none. */
-int manager_create(manager *m, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
+/* WHO: the caller the change is made for (carried to the events it
+ * causes), or NULL for lmctld's own. */
+int manager_create(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
                    const char *labels, status *st);
 /* LC: a change to the labels, or NULL. */
-int manager_update(manager *m, const char *name, const Lmct__V1__Limits *l, const struct label_change *lc,
+int manager_update(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, const struct label_change *lc,
                    status *st);
-int manager_destroy(manager *m, const char *name, bool recursive, bool force, status *st,
+int manager_destroy(manager *m, const caller *who, const char *name, bool recursive, bool force, status *st,
                     op_done_fn done, void *userdata);
 /* Whether a caller may see N (and so everything below it). */
 typedef bool (*node_filter)(const node *n, void *userdata);
@@ -110,5 +128,9 @@ int manager_leaf_fd(manager *m, const char *name, status *st);
 int manager_exists(manager *m, const char *name, status *st);
 /* The full name of existing container NAME ("" for the root) into OUT. */
 int manager_resolve(manager *m, const char *name, bool allow_root, char *out, size_t len, status *st);
-/* Records how the last command in NAME went. */
+/* The RunResult message of RS: its pid and, once it ended, how; with
+ * LOG_PATH the file its detached output went to, with ERROR why it could
+ * not be executed. NULL when out of memory. */
+Lmct__V1__RunResult *run_result_message(const run_status *rs, bool log_path, const char *error);
+/* Records how the last command in NAME went, and tells the observer. */
 void manager_set_last_run(manager *m, const char *name, const run_status *rs);

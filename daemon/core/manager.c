@@ -204,7 +204,7 @@ static bool node_wait_changed(watch *w, bool timed_out, void *userdata) {
         return true;
 }
 
-int node_wait_start(manager *m, node *n, int fd, bool destroying, int timeout_ms, node_wait_check check,
+int node_wait_start(manager *m, const caller *who, node *n, int fd, bool destroying, int timeout_ms, node_wait_check check,
                     op_done_fn done, void *userdata, status *st) {
         node_wait *nw;
         watch *w;
@@ -215,11 +215,8 @@ int node_wait_start(manager *m, node *n, int fd, bool destroying, int timeout_ms
                 close(fd);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
-        *nw = (node_wait){ m, n, fd, destroying, false, check, done, userdata, (uid_t)-1, 0 };
-        if (log_get_context()) {
-                nw->uid = log_get_context()->uid;
-                nw->pid = log_get_context()->pid;
-        }
+        *nw = (node_wait){ m, n, fd, destroying, false, check, done, userdata, who ? who->uid : (uid_t)-1,
+                           who ? who->pid : 0 };
         node_hold(n);
         if (destroying)
                 n->destroying = true;
@@ -367,7 +364,8 @@ static __attribute__((unused)) int find_cgpath(manager *m) {
         return 0;
 }
 
-int manager_new(struct event_base *base, const char *root_path, unsigned max_depth, manager **ret) {
+int manager_new(struct event_base *base, const char *root_path, const char *plain_cgpath, unsigned max_depth,
+                manager **ret) {
         manager *m;
         struct statfs sfs;
         char buf[256];
@@ -410,28 +408,22 @@ int manager_new(struct event_base *base, const char *root_path, unsigned max_dep
                 r = log_error_errno(negerrno(), "cannot open the cgroup root %s", root_path);
                 goto fail;
         }
-#ifndef LMCT_FUZZ /* the fuzzer's tree is a plain directory */
-        if (fstatfs(m->rootfd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+        if (!plain_cgpath && (fstatfs(m->rootfd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)) {
                 log_error("%s is not on a cgroup v2 filesystem", root_path);
                 r = -EMEDIUMTYPE;
                 goto fail;
         }
-#endif
         if (cg_read(m->rootfd, "cgroup.controllers", buf, sizeof buf) < 0) {
                 r = log_error_errno(negerrno(), "cannot read %s/cgroup.controllers", root_path);
                 goto fail;
         }
         m->avail = cg_parse_controllers(buf);
         explain_unavailable(m);
-#ifndef LMCT_FUZZ
-        r = find_cgpath(m);
+        r = plain_cgpath ? ((m->root_cgpath = strdup(plain_cgpath)) ? 0 : -ENOMEM) : find_cgpath(m);
         if (r < 0) {
                 log_error_errno(r, "cannot find %s in the cgroup2 mounts", root_path);
                 goto fail;
         }
-#else
-        m->root_cgpath = strdup("/lmct-fuzz");
-#endif
         journal_recover(m);
         m->root = tree_new_root();
         if (!m->root) {

@@ -227,25 +227,24 @@ static int h_create(manager *m, const Lmct__V1__Request *req, call *cl, status *
                         l = *req->create->limits;
                 l.has_max_descendants = true;
                 l.max_descendants = OWNER_DESCENDANTS_DEFAULT;
-                return manager_create(m, req->create->name, &l, req->create->parents, &o, labels, st);
+                return manager_create(m, cl->who, req->create->name, &l, req->create->parents, &o, labels, st);
         }
-        return manager_create(m, req->create->name, req->create->limits, req->create->parents,
+        return manager_create(m, cl->who, req->create->name, req->create->limits, req->create->parents,
                               req->create->has_owner_uid ? &o : NULL, labels, st);
 }
 
 static int h_update(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
         label_change lc;
 
-        (void)cl;
         NEED(update);
         lc = (label_change){ req->update->labels, req->update->n_labels, req->update->remove_labels,
                              req->update->n_remove_labels };
-        return manager_update(m, req->update->name, req->update->limits, &lc, st);
+        return manager_update(m, cl->who, req->update->name, req->update->limits, &lc, st);
 }
 
 static int h_destroy(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
         NEED(destroy);
-        return manager_destroy(m, req->destroy->name, req->destroy->recursive, req->destroy->force, st, on_done, cl);
+        return manager_destroy(m, cl->who, req->destroy->name, req->destroy->recursive, req->destroy->force, st, on_done, cl);
 }
 
 static bool visible_to(const node *n, void *userdata) {
@@ -391,31 +390,6 @@ typedef struct run_reply {
         uint64_t id;
 } run_reply;
 
-static Lmct__V1__RunResult *run_result_new(const run_status *rs, const char *error) {
-        Lmct__V1__RunResult *rr = malloc(sizeof *rr);
-
-        if (!rr)
-                return NULL;
-        lmct__v1__run_result__init(rr);
-        rr->has_pid = rs->pid > 0;
-        rr->pid = rs->pid;
-        if (rs->exited) {
-                rr->has_exited = rr->exited = true;
-                if (rs->signal) {
-                        rr->has_signal = true;
-                        rr->signal = rs->signal;
-                } else {
-                        rr->has_exit_code = true;
-                        rr->exit_code = rs->exit_code;
-                }
-        }
-        if (rs->log_path[0])
-                rr->log_path = strdup(rs->log_path);
-        if (error)
-                rr->error = strdup(error);
-        return rr;
-}
-
 static void run_reply_report(void *userdata, const run_report *rep) {
         run_reply *rr = userdata;
         Lmct__V1__RunResult *res = NULL;
@@ -423,7 +397,7 @@ static void run_reply_report(void *userdata, const run_report *rep) {
         status oom;
         int r = rep->r;
 
-        if (r >= 0 && !(res = run_result_new(rep->rs, rep->error))) {
+        if (r >= 0 && !(res = run_result_message(rep->rs, true, rep->error))) {
                 r = st_fail(&oom, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
                 st = &oom;
         }
@@ -541,17 +515,61 @@ static int h_stats(manager *m, const Lmct__V1__Request *req, call *cl, status *s
         return 0;
 }
 
+/* A subscription's events, each an answer to its request. */
+typedef struct event_reply {
+        conn *c;
+        uint64_t id;
+} event_reply;
+
+static int event_reply_send(void *userdata, Lmct__V1__Event *ev) {
+        event_reply *er = userdata;
+        Lmct__V1__Response *resp = response_new(er->id, NULL);
+
+        if (!resp) {
+                lmct__v1__event__free_unpacked(ev, NULL);
+                return -ENOMEM;
+        }
+        resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;
+        resp->event = ev;
+        conn_send(er->c, resp);
+        return conn_alive(er->c) ? 0 : -EPIPE;
+}
+
+static size_t event_reply_pending(void *userdata) {
+        return conn_output_pending(((event_reply *)userdata)->c);
+}
+
+static const char *event_reply_relative(void *userdata, const char *name) {
+        return caller_relative(conn_caller(((event_reply *)userdata)->c), name);
+}
+
+static void event_reply_free(void *userdata) {
+        event_reply *er = userdata;
+
+        conn_unref(er->c);
+        free(er);
+}
+
 static int h_events(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
         char name[LMCT_NAME_MAX + 1];
+        event_sink sink = { event_reply_send, event_reply_pending, event_reply_relative, event_reply_free, NULL };
+        event_reply *er;
         int r;
 
         NEED(events);
         r = manager_resolve(m, req->events->name, true, name, sizeof name, st);
         if (r < 0)
                 return r;
-        r = events_subscribe(m->events, cl->c, req->id, name, req->events, &cl->resp->event, st);
-        if (r < 0)
+        er = malloc(sizeof *er);
+        if (!er)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        *er = (event_reply){ conn_ref(cl->c), req->id };
+        sink.userdata = er;
+        r = events_subscribe(conn_events(cl->c), cl->c, cl->who->q, name, req->events, &sink, &cl->resp->event, st);
+        if (r < 0) {
+                event_reply_free(er);
                 return r;
+        }
         cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_EVENT;
         return make_relative(cl->who, &cl->resp->event->name) < 0
                        ? st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory")
@@ -560,7 +578,7 @@ static int h_events(manager *m, const Lmct__V1__Request *req, call *cl, status *
 
 void dispatch_conn_closed(conn *c) {
         runs_owner_gone(conn_manager(c), c);
-        events_conn_closed(conn_manager(c)->events, c);
+        events_owner_gone(conn_events(c), c);
 }
 
 /* Counts CL among the requests in flight of its connection and of its
