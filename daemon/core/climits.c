@@ -44,6 +44,15 @@ static const struct simple_limit {
 #define HASW(l, s) (*(protobuf_c_boolean *)((char *)(l) + (s)->has_off))
 #define VALW(l, s) (*(uint64_t *)((char *)(l) + (s)->val_off))
 
+bool climits_file(const char *file) {
+        if (strcmp(file, "cpu.max") == 0 || strcmp(file, "cpuset.cpus") == 0)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++)
+                if (strcmp(file, simple_limits[i].file) == 0)
+                        return true;
+        return false;
+}
+
 Lmct__V1__Limits *climits_new(void) {
         Lmct__V1__Limits *l = malloc(sizeof *l);
 
@@ -72,20 +81,18 @@ static void fmt_u64(char *buf, size_t len, uint64_t v) {
 }
 
 /* Current cpu.max of DIRFD as thousandths of a CPU and period. */
-static void read_cpu_max(int dirfd, uint64_t *millis, uint64_t *period) {
-        char buf[64];
-        unsigned long long q, p;
+static int read_cpu_max(int dirfd, uint64_t *millis, uint64_t *period) {
+        uint64_t q, p;
+        int r = dirfd < 0 ? -EBADF : cg_read_cpu_max(dirfd, &q, &p);
 
         *millis = LMCT_MAX;
         *period = LMCT_CPU_PERIOD_DEFAULT;
-        if (dirfd < 0 || cg_read(dirfd, "cpu.max", buf, sizeof buf) < 0)
-                return;
-        if (sscanf(buf, "max %llu", &p) == 1)
-                *period = p;
-        else if (sscanf(buf, "%llu %llu", &q, &p) == 2 && p > 0) {
-                *period = p;
+        if (r < 0)
+                return r;
+        *period = p;
+        if (q != UINT64_MAX)
                 *millis = lmct_cpu_millis_from_quota(q, p);
-        }
+        return 0;
 }
 
 static int plan_cpu(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st) {
@@ -94,7 +101,7 @@ static int plan_cpu(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status 
 
         if (!l->has_cpu_millis && !l->has_cpu_period_us)
                 return 0;
-        read_cpu_max(dirfd, &millis, &period);
+        (void)read_cpu_max(dirfd, &millis, &period);
         if (l->has_cpu_period_us) {
                 if (l->cpu_period_us < LMCT_CPU_PERIOD_MIN || l->cpu_period_us > LMCT_CPU_PERIOD_MAX)
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
@@ -213,21 +220,11 @@ int climits_apply(limit_plan *p, int dirfd, bool rollback, status *st) {
 int climits_read(int dirfd, Lmct__V1__Limits **ret) {
         Lmct__V1__Limits *l = climits_new();
         char buf[256];
-        unsigned long long q, p;
 
         if (!l)
                 return -ENOMEM;
-        if (cg_read(dirfd, "cpu.max", buf, sizeof buf) >= 0) {
-                if (sscanf(buf, "max %llu", &p) == 1) {
-                        l->has_cpu_millis = l->has_cpu_period_us = true;
-                        l->cpu_millis = LMCT_MAX;
-                        l->cpu_period_us = p;
-                } else if (sscanf(buf, "%llu %llu", &q, &p) == 2 && p > 0) {
-                        l->has_cpu_millis = l->has_cpu_period_us = true;
-                        l->cpu_millis = lmct_cpu_millis_from_quota(q, p);
-                        l->cpu_period_us = p;
-                }
-        }
+        if (read_cpu_max(dirfd, &l->cpu_millis, &l->cpu_period_us) >= 0)
+                l->has_cpu_millis = l->has_cpu_period_us = true;
         if (cg_read(dirfd, "cpuset.cpus", buf, sizeof buf) >= 0)
                 l->cpuset_cpus = strdup(buf);
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {

@@ -28,6 +28,9 @@ typedef struct limit_plan {
 /* Validates L and turns it into writes. DIRFD is the existing container
  * (for values that combine with what is set: cpu.max's quota and period),
  * or -1 for a new one. INVALID_ARGUMENT naming the limit on bad values. */
+/* Whether FILE is a cgroup file lmctld writes as a limit. */
+bool climits_file(const char *file);
+
 int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *plan, status *st);
 
 /* Reads the values PLAN will overwrite into it. */

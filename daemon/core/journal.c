@@ -55,17 +55,6 @@ void journal_end(manager *m) {
                 log_error("cannot remove the intent record %s: %m", m->intent_xattr);
 }
 
-/* Whether FILE is one lmctld writes as a limit: a record names nothing else. */
-static bool limit_file(const char *file) {
-        static const char *const files[] = { "cpu.max", "cpu.weight", "cpuset.cpus", "memory.max", "memory.high",
-                                             "memory.low", "memory.min", "memory.swap.max", "pids.max",
-                                             "io.weight" };
-        for (size_t i = 0; i < ELEMENTSOF(files); i++)
-                if (strcmp(file, files[i]) == 0)
-                        return true;
-        return false;
-}
-
 /* Removes NAME (relative to the root) and everything below it. */
 static int remove_tree(manager *m, const char *name) {
         char parent[LMCT_NAME_MAX + 1], failed[NAME_MAX + 1];
@@ -129,7 +118,7 @@ static int resolve(manager *m, char *rec, size_t ns) {
                                 line = end + 1;
                                 continue;
                         }
-                        if (!limit_file(line))
+                        if (!climits_file(line))
                                 return -EBADMSG;
                         r = cg_write(fd, line, eq[1] ? eq + 1 : "\n");
                         if (r < 0 && r != -ENOENT)

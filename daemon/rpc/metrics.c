@@ -100,7 +100,7 @@ static void set(sample *s, int k, double v) {
 static void read_sample(int fd, sample *s) {
         char buf[4096];
         uint64_t v, inactive = 0;
-        unsigned long long q, p;
+        uint64_t q, p;
 
         memset(s, 0, sizeof *s);
         if (cg_read(fd, "cpu.stat", buf, sizeof buf) >= 0) {
@@ -138,14 +138,9 @@ static void read_sample(int fd, sample *s) {
                 set(s, M_PIDS, (double)v);
         if (cg_read_u64(fd, "memory.max", &v) >= 0)
                 set(s, M_MEM_LIMIT, v == UINT64_MAX ? 0 : (double)v);
-        if (cg_read(fd, "cpu.max", buf, sizeof buf) >= 0) {
-                if (sscanf(buf, "max %llu", &p) == 1) {
-                        set(s, M_CPU_QUOTA, 0);
-                        set(s, M_CPU_PERIOD, (double)p);
-                } else if (sscanf(buf, "%llu %llu", &q, &p) == 2) {
-                        set(s, M_CPU_QUOTA, (double)q);
-                        set(s, M_CPU_PERIOD, (double)p);
-                }
+        if (cg_read_cpu_max(fd, &q, &p) >= 0) {
+                set(s, M_CPU_QUOTA, q == UINT64_MAX ? 0 : (double)q);
+                set(s, M_CPU_PERIOD, (double)p);
         }
 }
 

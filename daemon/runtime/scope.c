@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "peer.h"
 #include "util.h"
 
 #define KEEPER "_keeper"
@@ -87,23 +88,21 @@ static int keeper_start(pid_t *ret) {
 
 /* The cgroup of PID as /proc/PID/cgroup gives it for cgroup v2. */
 static int pid_cgroup(pid_t pid, char *buf, size_t len) {
-        char path[64], line[4096];
-        FILE *f;
-        int r = -ENOENT;
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        const char *cg;
+        size_t n;
+        int r;
 
         snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-        f = fopen(path, "re");
-        if (!f)
-                return negerrno();
-        while (fgets(line, sizeof line, f))
-                if (strncmp(line, "0::", 3) == 0) {
-                        line[strcspn(line, "\n")] = '\0';
-                        snprintf(buf, len, "%s", line + 3);
-                        r = 0;
-                        break;
-                }
-        fclose(f);
-        return r;
+        r = read_all_at(AT_FDCWD, path, 1 << 16, &text, &n);
+        if (r < 0)
+                return r;
+        cg = peer_cgroup_path(text, &n);
+        if (!cg)
+                return -ENOENT;
+        snprintf(buf, len, "%.*s", (int)n, cg);
+        return 0;
 }
 
 static int start_scope(sd_bus *bus, const char *unit, pid_t keeper) {

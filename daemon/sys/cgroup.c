@@ -188,6 +188,24 @@ int cg_read_u64(int dirfd, const char *file, uint64_t *ret) {
         return parse_u64(buf, ret);
 }
 
+int cg_read_cpu_max(int dirfd, uint64_t *quota, uint64_t *period) {
+        char buf[64];
+        unsigned long long q, p;
+        ssize_t n = cg_read(dirfd, "cpu.max", buf, sizeof buf);
+
+        if (n < 0)
+                return (int)n;
+        if (sscanf(buf, "max %llu", &p) == 1)
+                q = UINT64_MAX;
+        else if (sscanf(buf, "%llu %llu", &q, &p) != 2)
+                return -EINVAL;
+        if (p == 0)
+                return -EINVAL;
+        *quota = q;
+        *period = p;
+        return 0;
+}
+
 int cg_parse_key(const char *buf, const char *key, uint64_t *ret) {
         size_t klen = strlen(key);
 

@@ -43,6 +43,9 @@ typedef struct cg_pressure {
 int cg_parse_pressure(const char *buf, const char *kind, cg_pressure *ret);
 /* A single number, or "max" as UINT64_MAX. */
 int cg_read_u64(int dirfd, const char *file, uint64_t *ret);
+/* cpu.max of DIRFD ("QUOTA PERIOD", or "max PERIOD": *QUOTA UINT64_MAX);
+ * -EINVAL for anything else, or a period of 0. */
+int cg_read_cpu_max(int dirfd, uint64_t *quota, uint64_t *period);
 /* The value of KEY in a flat-keyed file ("key value" lines: cpu.stat,
  * cgroup.events). -ENOENT if KEY is not there. */
 int cg_read_key(int dirfd, const char *file, const char *key, uint64_t *ret);
