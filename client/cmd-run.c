@@ -150,7 +150,62 @@ static int wait_for(ctx *c, Lmct__V1__Request *req, const char *name, bool detac
 
 enum { O_RM = 500, O_ISOLATE, O_HOSTNAME, O_ROOTFS, O_BUNDLE, O_CWD, O_USER };
 
-static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
+/* What run and exec were asked for, as the options build it. */
+typedef struct run_args {
+        Lmct__V1__RunRequest rq;
+        Lmct__V1__ExecRequest ex;
+        Lmct__V1__Isolation iso;
+        Lmct__V1__Limits l;
+        char **env;
+        size_t n_env;
+        bool any_limit;
+        char cwd[PATH_MAX], rootfs[PATH_MAX], bundle[PATH_MAX];
+} run_args;
+
+/* --rootfs and --bundle: ARG made absolute into BUF. */
+static int take_path(ctx *c, const char *opt, const char *arg, char *buf) {
+        if (!realpath(arg, buf))
+                return usage_error(c, "--%s '%s': %s", opt, arg, strerror(errno));
+        return 0;
+}
+
+/* One option O (with ARG) of run or exec: 0, or the exit status. */
+static int run_option(ctx *c, int o, char *arg, run_args *a) {
+        int r = 0;
+
+        switch (o) {
+        case O_RM: a->rq.has_remove = a->rq.remove = 1; break;
+        case 'd': a->rq.has_detach = a->rq.detach = 1; break;
+        case O_ISOLATE:
+                if (!(r = parse_isolate(c, arg, &a->iso)))
+                        a->rq.isolate = &a->iso;
+                break;
+        case O_HOSTNAME: a->rq.hostname = arg; break;
+        case O_ROOTFS:
+                if (!(r = take_path(c, "rootfs", arg, a->rootfs)))
+                        a->rq.rootfs = a->rootfs;
+                break;
+        case O_BUNDLE:
+                if (!(r = take_path(c, "bundle", arg, a->bundle)))
+                        a->rq.bundle = a->bundle;
+                break;
+        case 'e':
+                if (!strchr(arg, '=') || arg[0] == '=')
+                        return usage_error(c, "-e '%s': give KEY=VALUE", arg);
+                a->env[a->n_env++] = arg;
+                break;
+        case O_CWD: a->rq.cwd = a->ex.cwd = arg; break;
+        case O_USER: r = parse_user(c, arg, &a->rq); break;
+        case 'j': c->json = true; break;
+        case 'h': cmd_usage(c->verb); return EXIT_OK;
+        default: cmd_usage(c->verb); return EXIT_USAGE;
+        }
+        return r;
+}
+
+/* The options and arguments of run (RUN) or exec into A: -1 to go on, or
+ * the exit status. */
+static int parse_run(ctx *c, int argc, char **argv, bool run, run_args *a) {
         struct option opts[40] = {
                 { "rm", no_argument, NULL, O_RM },
                 { "detach", no_argument, NULL, 'd' },
@@ -164,101 +219,72 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
         };
-        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
-        Lmct__V1__RunRequest rq = LMCT__V1__RUN_REQUEST__INIT;
-        Lmct__V1__ExecRequest ex = LMCT__V1__EXEC_REQUEST__INIT;
-        Lmct__V1__Isolation iso = LMCT__V1__ISOLATION__INIT;
-        Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT;
-        char **env = calloc((size_t)argc + 1, sizeof *env), cwd[PATH_MAX], rootfs[PATH_MAX], bundle[PATH_MAX];
-        size_t n_env = 0;
-        bool any_limit = false;
-        int o, idx, r = 0;
+        int o, idx, r;
 
-        int sfd = block_forwarded();
-
-        if (!env)
-                return EXIT_FAILURE_;
         limit_options_copy(opts + 11, ELEMENTSOF(opts) - 11);
         while ((o = getopt_long(argc, argv, run ? "de:jh" : "e:jh", opts, &idx)) >= 0) {
                 if (o >= LIMIT_OPT_BASE && run) {
-                        if ((r = limit_opt(c, opts[idx].name, optarg, &l)))
-                                goto out;
-                        any_limit = true;
-                        continue;
-                }
-                switch (o) {
-                case O_RM: rq.has_remove = rq.remove = 1; break;
-                case 'd': rq.has_detach = rq.detach = 1; break;
-                case O_ISOLATE: if ((r = parse_isolate(c, optarg, &iso))) goto out; rq.isolate = &iso; break;
-                case O_HOSTNAME: rq.hostname = optarg; break;
-                case O_ROOTFS:
-                        if (!realpath(optarg, rootfs)) {
-                                r = usage_error(c, "--rootfs '%s': %s", optarg, strerror(errno));
-                                goto out;
-                        }
-                        rq.rootfs = rootfs;
-                        break;
-                case O_BUNDLE:
-                        if (!realpath(optarg, bundle)) {
-                                r = usage_error(c, "--bundle '%s': %s", optarg, strerror(errno));
-                                goto out;
-                        }
-                        rq.bundle = bundle;
-                        break;
-                case 'e':
-                        if (!strchr(optarg, '=') || optarg[0] == '=') {
-                                r = usage_error(c, "-e '%s': give KEY=VALUE", optarg);
-                                goto out;
-                        }
-                        env[n_env++] = optarg;
-                        break;
-                case O_CWD: rq.cwd = ex.cwd = optarg; break;
-                case O_USER: if ((r = parse_user(c, optarg, &rq))) goto out; break;
-                case 'j': c->json = true; break;
-                case 'h': cmd_usage(c->verb); r = EXIT_OK; goto out;
-                default: cmd_usage(c->verb); r = EXIT_USAGE; goto out;
-                }
+                        if ((r = limit_opt(c, opts[idx].name, optarg, &a->l)))
+                                return r;
+                        a->any_limit = true;
+                } else if ((r = run_option(c, o, optarg, a)) || o == 'h')
+                        return r;
         }
-        if (!run && (rq.remove || rq.detach || rq.isolate || rq.hostname || rq.rootfs || rq.bundle || rq.has_uid)) {
-                r = usage_error(c, "exec takes only -e, --cwd");
-                goto out;
-        }
-        if (rq.rootfs && rq.bundle) {
-                r = usage_error(c, "give --rootfs or --bundle, not both");
-                goto out;
-        }
-        if (argc - optind < 1 || (argc - optind < 2 && !rq.bundle)) {
+        if (!run && (a->rq.remove || a->rq.detach || a->rq.isolate || a->rq.hostname || a->rq.rootfs ||
+                     a->rq.bundle || a->rq.has_uid))
+                return usage_error(c, "exec takes only -e, --cwd");
+        if (a->rq.rootfs && a->rq.bundle)
+                return usage_error(c, "give --rootfs or --bundle, not both");
+        if (argc - optind < 1 || (argc - optind < 2 && !a->rq.bundle)) {
                 cmd_usage(c->verb);
-                r = usage_error(c, "give a container name, then -- and a command");
-                goto out;
+                return usage_error(c, "give a container name, then -- and a command");
         }
         /* Without a root of its own, the command starts where lmctl is. */
-        if (!rq.cwd && !rq.rootfs && !rq.bundle && getcwd(cwd, sizeof cwd))
-                rq.cwd = ex.cwd = cwd;
-        if ((r = connect_daemon(c)))
-                goto out;
-        if (run) {
-                rq.name = argv[optind];
-                rq.args = argv + optind + 1;
-                rq.n_args = (size_t)(argc - optind - 1);
-                rq.env = env;
-                rq.n_env = n_env;
-                rq.limits = any_limit ? &l : NULL;
-                req.verb_case = LMCT__V1__REQUEST__VERB_RUN;
-                req.run = &rq;
-        } else {
-                ex.name = argv[optind];
-                ex.args = argv + optind + 1;
-                ex.n_args = (size_t)(argc - optind - 1);
-                ex.env = env;
-                ex.n_env = n_env;
-                req.verb_case = LMCT__V1__REQUEST__VERB_EXEC;
-                req.exec = &ex;
+        if (!a->rq.cwd && !a->rq.rootfs && !a->rq.bundle && getcwd(a->cwd, sizeof a->cwd))
+                a->rq.cwd = a->ex.cwd = a->cwd;
+        return -1;
+}
+
+static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
+        Lmct__V1__Request req = LMCT__V1__REQUEST__INIT;
+        run_args a = { .rq = LMCT__V1__RUN_REQUEST__INIT, .ex = LMCT__V1__EXEC_REQUEST__INIT,
+                       .iso = LMCT__V1__ISOLATION__INIT, .l = LMCT__V1__LIMITS__INIT };
+        int sfd = block_forwarded(), r;
+
+        a.env = calloc((size_t)argc + 1, sizeof *a.env);
+        if (!a.env)
+                return EXIT_FAILURE_;
+        r = parse_run(c, argc, argv, run, &a);
+        if (r < 0)
+                r = connect_daemon(c);
+        else if (r == 0)
+                r = -1; /* --help: done */
+        if (r) {
+                free(a.l.cpuset_cpus);
+                free(a.env);
+                return r < 0 ? EXIT_OK : r;
         }
-        r = wait_for(c, &req, argv[optind], rq.detach, sfd);
-out:
-        free(l.cpuset_cpus);
-        free(env);
+        if (run) {
+                a.rq.name = argv[optind];
+                a.rq.args = argv + optind + 1;
+                a.rq.n_args = (size_t)(argc - optind - 1);
+                a.rq.env = a.env;
+                a.rq.n_env = a.n_env;
+                a.rq.limits = a.any_limit ? &a.l : NULL;
+                req.verb_case = LMCT__V1__REQUEST__VERB_RUN;
+                req.run = &a.rq;
+        } else {
+                a.ex.name = argv[optind];
+                a.ex.args = argv + optind + 1;
+                a.ex.n_args = (size_t)(argc - optind - 1);
+                a.ex.env = a.env;
+                a.ex.n_env = a.n_env;
+                req.verb_case = LMCT__V1__REQUEST__VERB_EXEC;
+                req.exec = &a.ex;
+        }
+        r = wait_for(c, &req, argv[optind], a.rq.detach, sfd);
+        free(a.l.cpuset_cpus);
+        free(a.env);
         return r;
 }
 

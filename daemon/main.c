@@ -157,7 +157,28 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
         event_base_loopbreak(arg);
 }
 
-int main(int argc, char **argv) {
+/* What the command line asks for. */
+typedef struct options {
+        const char *socket_path, *root, *log_dir, *scope, *metrics_listen, *metrics_group;
+        unsigned max_depth, timeout_ms, start_timeout_ms;
+} options;
+
+/* Seconds 0.1..86400 into milliseconds. */
+static int parse_seconds(const char *arg, const char *opt, unsigned *ret_ms) {
+        char *end;
+        double v = strtod(arg, &end);
+
+        if (*end || !(v >= 0.1 && v <= 86400)) {
+                fprintf(stderr, "lmctld: --%s takes seconds, 0.1..86400\n", opt);
+                return -EINVAL;
+        }
+        *ret_ms = (unsigned)(v * 1000);
+        return 0;
+}
+
+/* Fills O; returns -1 to go on, or the exit status. (One case per option:
+ * its length is the option table's.) */
+static int parse_options(int argc, char **argv, options *o) {
         static const struct option opts[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "cgroup-root", required_argument, NULL, 'r' },
@@ -174,25 +195,12 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        const char *socket_path = NULL, *root = NULL, *log_dir = "/var/log/lmct", *scope = NULL;
-        _cleanup_free_ char *scope_path = NULL;
-        _cleanup_close_ int keeper_fd = -1;
-        const char *metrics_listen = NULL, *metrics_group = NULL;
-        metrics *mt = NULL;
-        service sv = { 0 };
-        bool activated = false;
-        unsigned max_depth = LMCT_NAME_DEPTH_MAX, timeout_ms = 30000, start_timeout_ms = 10000;
-        struct event_base *base = NULL;
-        struct event *sigterm = NULL, *sigint = NULL;
-        manager *m = NULL;
-        server *srv = NULL;
-        events *ev = NULL;
-        int c, fd, r = 1;
+        int c;
 
         while ((c = getopt_long(argc, argv, "s:r:d:l:t:vqhV", opts, NULL)) >= 0) {
                 switch (c) {
-                case 's': socket_path = optarg; break;
-                case 'r': root = optarg; break;
+                case 's': o->socket_path = optarg; break;
+                case 'r': o->root = optarg; break;
                 case 'd': {
                         char *end;
                         unsigned long v = strtoul(optarg, &end, 10);
@@ -200,25 +208,21 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "lmctld: --max-depth must be 1..%d\n", LMCT_NAME_DEPTH_MAX);
                                 return 2;
                         }
-                        max_depth = (unsigned)v;
+                        o->max_depth = (unsigned)v;
                         break;
                 }
-                case 'l': log_dir = optarg; break;
-                case 'S': scope = optarg; break;
-                case 'M': metrics_listen = optarg; break;
-                case 'G': metrics_group = optarg; break;
+                case 'l': o->log_dir = optarg; break;
+                case 'S': o->scope = optarg; break;
+                case 'M': o->metrics_listen = optarg; break;
+                case 'G': o->metrics_group = optarg; break;
                 case 't':
-                case 'T': {
-                        char *end;
-                        double v = strtod(optarg, &end);
-                        if (*end || !(v >= 0.1 && v <= 86400)) {
-                                fprintf(stderr, "lmctld: --%s takes seconds, 0.1..86400\n",
-                                        c == 't' ? "client-timeout" : "start-timeout");
+                        if (parse_seconds(optarg, "client-timeout", &o->timeout_ms) < 0)
                                 return 2;
-                        }
-                        *(c == 't' ? &timeout_ms : &start_timeout_ms) = (unsigned)(v * 1000);
                         break;
-                }
+                case 'T':
+                        if (parse_seconds(optarg, "start-timeout", &o->start_timeout_ms) < 0)
+                                return 2;
+                        break;
                 case 'v': log_max_level = LOG_DEBUG; break;
                 case 'q': log_max_level = LOG_WARNING; break;
                 case 'h': usage(stdout); return 0;
@@ -230,89 +234,139 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "lmctld: unexpected argument '%s'\n", argv[optind]);
                 return 2;
         }
-        if (scope && root) {
+        if (o->scope && o->root) {
                 fprintf(stderr, "lmctld: --scope and --cgroup-root exclude each other\n");
                 return 2;
         }
-        if (scope && (strlen(scope) < 7 || strcmp(scope + strlen(scope) - 6, ".scope") != 0 || strchr(scope, '/'))) {
+        if (o->scope && (strlen(o->scope) < 7 || strcmp(o->scope + strlen(o->scope) - 6, ".scope") != 0 ||
+                         strchr(o->scope, '/'))) {
                 fprintf(stderr, "lmctld: --scope takes a unit name ending in .scope, such as lmct.scope\n");
                 return 2;
         }
-        log_open();
-        if (!socket_path)
-                socket_path = getenv(LMCT_SOCKET_ENV);
-        if (!socket_path || !*socket_path)
-                socket_path = LMCT_SOCKET_DEFAULT;
+        return -1;
+}
+
+/* lmctld's parts, made in daemon_start and freed in the reverse order in
+ * daemon_stop. */
+typedef struct lmctld {
+        struct event_base *base;
+        char *scope_path;
+        int keeper_fd;
+        manager *m;
+        events *ev;
+        server *srv;
+        metrics *mt;
+        service sv;
+        struct event *sigterm, *sigint;
+        const char *socket_path;
+        bool activated;          /* the socket is systemd's */
+} lmctld;
+
+/* The listening socket: systemd's, or one lmctld makes. */
+static int open_socket(lmctld *d, const options *o) {
+        int fd = passed_socket();
+
+        d->socket_path = o->socket_path ? o->socket_path : getenv(LMCT_SOCKET_ENV);
+        if (!d->socket_path || !*d->socket_path)
+                d->socket_path = LMCT_SOCKET_DEFAULT;
+        if (fd == -ENOENT)
+                return listen_unix(d->socket_path, 0660, (gid_t)-1);
+        if (fd >= 0) {
+                d->activated = true;
+                d->socket_path = "the socket passed by systemd";
+        }
+        return fd;
+}
+
+static int daemon_start(lmctld *d, const options *o) {
+        const char *root = o->root;
+        int fd;
 
         signal(SIGPIPE, SIG_IGN);
         raise_nofile();
-        base = event_base_new();
-        if (!base)
-                goto out;
-        if (scope) {
-                if (scope_setup(scope, &scope_path, &keeper_fd) < 0)
-                        goto out;
-                root = scope_path;
+        d->base = event_base_new();
+        if (!d->base)
+                return -ENOMEM;
+        if (o->scope) {
+                if (scope_setup(o->scope, &d->scope_path, &d->keeper_fd) < 0)
+                        return -EIO;
+                root = d->scope_path;
         }
-        if (manager_new(base, root ? root : CGROUP_ROOT_DEFAULT, NULL, max_depth, &m) < 0)
-                goto out;
-        if (keeper_fd >= 0 && watch_events(m->watcher, keeper_fd, -1, keeper_changed, &keeper_fd, NULL, NULL) < 0)
-                goto out;
-        m->log_dir = strdup(log_dir);
-        m->start_timeout_ms = start_timeout_ms;
-        if (!m->log_dir || events_new(m, runs_waiting_in, &ev) < 0 || releaser_new(base, &m->releaser) < 0)
-                goto out;
-        fd = passed_socket();
-        if (fd == -ENOENT)
-                fd = listen_unix(socket_path, 0660, (gid_t)-1);
-        else if (fd >= 0) {
-                activated = true;
-                socket_path = "the socket passed by systemd";
-        }
+        if (manager_new(d->base, root ? root : CGROUP_ROOT_DEFAULT, NULL, o->max_depth, &d->m) < 0)
+                return -EIO;
+        if (d->keeper_fd >= 0 &&
+            watch_events(d->m->watcher, d->keeper_fd, -1, keeper_changed, &d->keeper_fd, NULL, NULL) < 0)
+                return -ENOMEM;
+        d->m->log_dir = strdup(o->log_dir);
+        d->m->start_timeout_ms = o->start_timeout_ms;
+        if (!d->m->log_dir || events_new(d->m, runs_waiting_in, &d->ev) < 0 ||
+            releaser_new(d->base, &d->m->releaser) < 0)
+                return -ENOMEM;
+        fd = open_socket(d, o);
         if (fd < 0)
-                goto out;
-        if (server_new(base, m, ev, fd, &srv) < 0) {
+                return fd;
+        if (server_new(d->base, d->m, d->ev, fd, &d->srv) < 0) {
                 close(fd);
-                goto out;
+                return -ENOMEM;
         }
-        server_set_timeout(srv, timeout_ms);
-        if (metrics_listen && metrics_start(base, m, ev, metrics_listen, metrics_group, &mt) < 0)
-                goto out;
-        sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-        sigint = evsignal_new(base, SIGINT, on_signal, base);
-        if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
-                goto out;
-        log_info("lmctld %s serving %s for %s (%zu containers)", LMCT_VERSION, socket_path, m->root_path,
-                 manager_count(m));
+        server_set_timeout(d->srv, o->timeout_ms);
+        if (o->metrics_listen && metrics_start(d->base, d->m, d->ev, o->metrics_listen, o->metrics_group, &d->mt) < 0)
+                return -EIO;
+        d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d->base);
+        d->sigint = evsignal_new(d->base, SIGINT, on_signal, d->base);
+        if (!d->sigterm || !d->sigint || evsignal_add(d->sigterm, NULL) < 0 || evsignal_add(d->sigint, NULL) < 0)
+                return -ENOMEM;
+        log_info("lmctld %s serving %s for %s (%zu containers)", LMCT_VERSION, d->socket_path, d->m->root_path,
+                 manager_count(d->m));
         /* Ready: the tree is adopted and the socket served. */
         (void)sd_notify(0, "READY=1");
-        sv.m = m;
-        sv.srv = srv;
-        if (service_start(&sv, base) < 0)
-                goto out;
-        event_base_dispatch(base);
-        (void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
-        /* systemd keeps its socket; only a socket lmctld made is removed. */
-        if (!activated)
-                (void)unlink(socket_path);
-        r = 0;
-out:
-        metrics_free(mt);
-        if (sv.timer)
-                event_free(sv.timer);
-        if (sigterm)
-                event_free(sigterm);
-        if (sigint)
-                event_free(sigint);
-        if (m)
-                runs_free_all(m);
-        server_free(srv);
-        events_free(ev);
-        if (m)
-                m->releaser = releaser_free(m->releaser);
-        manager_free(m);
-        if (base)
-                event_base_free(base);
+        d->sv.m = d->m;
+        d->sv.srv = d->srv;
+        return service_start(&d->sv, d->base);
+}
+
+/* Commands lmctld started keep running; connections, subscriptions and
+ * listeners end, in the order that lets each part forget the next. */
+static void daemon_stop(lmctld *d) {
+        metrics_free(d->mt);
+        if (d->sv.timer)
+                event_free(d->sv.timer);
+        if (d->sigterm)
+                event_free(d->sigterm);
+        if (d->sigint)
+                event_free(d->sigint);
+        if (d->m)
+                runs_free_all(d->m);
+        server_free(d->srv);
+        events_free(d->ev);
+        if (d->m)
+                d->m->releaser = releaser_free(d->m->releaser);
+        manager_free(d->m);
+        if (d->base)
+                event_base_free(d->base);
         libevent_global_shutdown();
+        free(d->scope_path);
+        if (d->keeper_fd >= 0)
+                close(d->keeper_fd);
+}
+
+int main(int argc, char **argv) {
+        options o = { .log_dir = "/var/log/lmct", .max_depth = LMCT_NAME_DEPTH_MAX, .timeout_ms = 30000,
+                      .start_timeout_ms = 10000 };
+        lmctld d = { .keeper_fd = -1 };
+        int r = parse_options(argc, argv, &o);
+
+        if (r >= 0)
+                return r;
+        log_open();
+        r = daemon_start(&d, &o) < 0 ? 1 : 0;
+        if (r == 0) {
+                event_base_dispatch(d.base);
+                (void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+                /* systemd keeps its socket; only a socket lmctld made is removed. */
+                if (!d.activated)
+                        (void)unlink(d.socket_path);
+        }
+        daemon_stop(&d);
         return r;
 }

@@ -63,18 +63,8 @@ static int enter_allowed(manager *m, pid_t pid, int pidfd, const enter_policy *p
         return 0;
 }
 
-int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, const enter_policy *pol,
-                  status *st) {
-        char path[LMCT_NAME_MAX + 1], num[16];
-        _cleanup_close_ int leaf = -1;
-        int *pfds = NULL;
-        node *n;
-        int r;
-
-        r = find_node(m, name, false, st, &n);
-        if (r < 0)
-                return r;
-        tree_path(n, path, sizeof path);
+/* PIDS as given: some, not too many, none of them init or lmctld. */
+static int check_pids(const int32_t *pids, size_t n_pids, status *st) {
         if (n_pids == 0)
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no process given");
         if (n_pids > ENTER_PIDS_MAX)
@@ -89,6 +79,46 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                                        "process %d is %s and stays where it is", pids[i],
                                        pids[i] == 1 ? "the init process" : "lmctld itself");
         }
+        return 0;
+}
+
+/* Moves process PID (held by PIDFD) into LEAF of container PATH; it must
+ * still be alive after the move, so the pid written was its own. */
+static int move_pid(int leaf, const char *path, int32_t pid, int pidfd, status *st) {
+        char num[16];
+        int r;
+
+        snprintf(num, sizeof num, "%d", pid);
+        r = cg_write(leaf, "cgroup.procs", num);
+        if (r == -ESRCH)
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, r, "process %d does not exist", pid);
+        if (r == -EINVAL)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, r,
+                               "process %d cannot be moved (a kernel thread?)", pid);
+        if (r < 0)
+                return st_fail(st, st_code_from_errno(r), r, "cannot move process %d into %s: %s", pid, path,
+                               strerror(-r));
+        if (!pidfd_alive(pidfd))
+                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d ended while it was being moved",
+                               pid);
+        return 0;
+}
+
+int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pids, const enter_policy *pol,
+                  status *st) {
+        char path[LMCT_NAME_MAX + 1];
+        _cleanup_close_ int leaf = -1;
+        int *pfds = NULL;
+        node *n;
+        int r;
+
+        r = find_node(m, name, false, st, &n);
+        if (r < 0)
+                return r;
+        tree_path(n, path, sizeof path);
+        r = check_pids(pids, n_pids, st);
+        if (r < 0)
+                return r;
         /* Every process is checked before anything changes (the leaf is
          * made only for processes that may go there). The check and the
          * move are about the process each pidfd holds: alive at the check,
@@ -99,48 +129,27 @@ int manager_enter(manager *m, const char *name, const int32_t *pids, size_t n_pi
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         for (size_t i = 0; i < n_pids; i++)
                 pfds[i] = -1;
-        for (size_t i = 0; i < n_pids; i++) {
+        for (size_t i = 0; i < n_pids && r >= 0; i++) {
                 pfds[i] = pidfd_open_(pids[i]);
-                if (pfds[i] < 0) {
-                        r = errno == ESRCH ? st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d does not exist",
-                                                     pids[i])
+                if (pfds[i] < 0)
+                        r = errno == ESRCH ? st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH,
+                                                     "process %d does not exist", pids[i])
                                            : st_fail(st, st_code_from_errno(negerrno()), negerrno(),
                                                      "cannot open process %d: %m", pids[i]);
-                        goto out;
-                }
-                if (pol && (r = enter_allowed(m, pids[i], pfds[i], pol, st)) < 0)
-                        goto out;
+                else if (pol)
+                        r = enter_allowed(m, pids[i], pfds[i], pol, st);
         }
-        leaf = manager_leaf_fd(m, path, st);
-        if (leaf < 0) {
+        if (r >= 0 && (leaf = manager_leaf_fd(m, path, st)) < 0)
                 r = leaf;
-                goto out;
-        }
-        for (size_t i = 0; i < n_pids; i++) {
-                snprintf(num, sizeof num, "%d", pids[i]);
-                r = cg_write(leaf, "cgroup.procs", num);
-                if (r == -ESRCH)
-                        r = st_fail(st, LMCT__V1__CODE__NOT_FOUND, r, "process %d does not exist", pids[i]);
-                else if (r == -EINVAL)
-                        r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, r,
-                                    "process %d cannot be moved (a kernel thread?)", pids[i]);
-                else if (r < 0)
-                        r = st_fail(st, st_code_from_errno(r), r, "cannot move process %d into %s: %s", pids[i], path,
-                                    strerror(-r));
-                else if (!pidfd_alive(pfds[i]))
-                        r = st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ESRCH, "process %d ended while it was being moved",
-                                    pids[i]);
-                if (r < 0)
-                        goto out;
-        }
-        log_info("entered %zu process%s into %s", n_pids, n_pids == 1 ? "" : "es", path);
-        r = 0;
-out:
+        for (size_t i = 0; i < n_pids && r >= 0; i++)
+                r = move_pid(leaf, path, pids[i], pfds[i], st);
+        if (r >= 0)
+                log_info("entered %zu process%s into %s", n_pids, n_pids == 1 ? "" : "es", path);
         for (size_t i = 0; i < n_pids; i++)
                 if (pfds[i] >= 0)
                         close(pfds[i]);
         free(pfds);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 static int frozen(int fd) {

@@ -11,6 +11,7 @@
 #include "lmct-limits.h"
 #include "lmct-name.h"
 #include "peer.h"
+#include "cleanup.h"
 #include "util.h"
 
 typedef struct strv {
@@ -171,15 +172,11 @@ int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, L
                 return -ENOMEM;
         climits_tighten(eff, own);
         for (node *a = n->parent; a; a = a->parent) {
-                Lmct__V1__Limits *al = NULL;
+                _cleanup_pb_ Lmct__V1__Limits *al = NULL;
                 status ignored;
                 _cleanup_close_ int afd = open_node(m, a, &ignored);
-                if (afd < 0)
-                        continue;
-                if (climits_read(afd, &al) < 0)
-                        continue;
-                climits_tighten(eff, al);
-                lmct__v1__limits__free_unpacked(al, NULL);
+                if (afd >= 0 && climits_read(afd, &al) >= 0)
+                        climits_tighten(eff, al);
         }
         if (cg_read(fd, "cpuset.cpus.effective", buf, sizeof buf) >= 0)
                 eff->cpuset_cpus = strdup(buf);
@@ -190,7 +187,7 @@ int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, L
 int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, status *st) {
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
-        Lmct__V1__ContainerInfo *info;
+        _cleanup_pb_ Lmct__V1__ContainerInfo *info = NULL;
         node *n;
         int r;
 
@@ -238,11 +235,9 @@ int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, st
                                 r = -ENOMEM;
                         break;
                 }
-        if (r < 0) {
-                lmct__v1__container_info__free_unpacked(info, NULL);
+        if (r < 0)
                 return st_fail(st, st_code_from_errno(r), r, "cannot read %s: %s", path, strerror(-r));
-        }
-        *ret = info;
+        *ret = TAKE_PTR(info);
         return 0;
 }
 

@@ -57,71 +57,88 @@ static void set_bounds(node *n, const Lmct__V1__Limits *l) {
                 n->max_depth = l->max_depth >= UINT_MAX ? UINT_MAX : (unsigned)l->max_depth;
 }
 
-int manager_create(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, bool parents, const owner_spec *owner,
-                   const char *labels, status *st) {
-        char buf[LMCT_NAME_MAX + 1];
-        _cleanup_close_ int owned = -1, fd = -1;
-        int basefd, parentfd;
-        const char *norm, *last, *p, *first_new;
-        node *deepest, *n;
-        size_t missing;
+/* A create on its way: what was checked, and what has been made. */
+typedef struct create_op {
+        manager *m;
+        const char *norm;        /* the name, normalized */
+        const char *first_new;   /* in NORM: the first component to make */
+        node *deepest;           /* the deepest container that exists */
         limit_plan plan;
+        const owner_spec *owner;
+        const char *labels;      /* NULL: none */
         bool journaled;
+        bool made;               /* a directory was made: undone on failure */
+        int basefd;              /* DEEPEST's directory */
+        int fd;                  /* the last directory made and opened, or -1 */
+} create_op;
+
+/* Everything that can be refused before anything is made. */
+static int create_check(manager *m, create_op *op, const char *name, const Lmct__V1__Limits *l, bool parents,
+                        status *st) {
+        char buf[LMCT_NAME_MAX + 1];
+        const char *last;
+        size_t missing, new = 1;
         int r;
 
-        r = check_name(m, name, false, st, &norm);
+        r = check_name(m, name, false, st, &op->norm);
         if (r < 0)
                 return r;
-        if (tree_lookup(m->root, norm, &deepest, &missing))
-                return st_fail(st, LMCT__V1__CODE__ALREADY_EXISTS, -EEXIST, "%s already exists", norm);
-        for (node *a = deepest; a; a = a->parent)
+        if (tree_lookup(m->root, op->norm, &op->deepest, &missing))
+                return st_fail(st, LMCT__V1__CODE__ALREADY_EXISTS, -EEXIST, "%s already exists", op->norm);
+        for (node *a = op->deepest; a; a = a->parent)
                 if (a->destroying)
                         return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY, "%s is being destroyed",
                                        NODE_NAME(a, buf));
-        last = lmct_name_last(norm);
-        first_new = norm + missing;
-        if (first_new != last && !parents)
+        last = lmct_name_last(op->norm);
+        op->first_new = op->norm + missing;
+        if (op->first_new != last && !parents)
                 return st_fail(st, LMCT__V1__CODE__NOT_FOUND, -ENOENT, "parent %.*s does not exist",
-                               (int)(last - 1 - norm), norm);
-        r = climits_plan(l, -1, &plan, st);
+                               (int)(last - 1 - op->norm), op->norm);
+        r = climits_plan(l, -1, &op->plan, st);
         if (r < 0)
                 return r;
-        {
-                size_t new = 1;
-                for (const char *q = first_new; *q; q++)
-                        new += *q == '/';
-                r = check_bounds(deepest, new, deepest->depth + (unsigned)new, st);
-                if (r < 0)
-                        return r;
-        }
-        if (owner && !m->owner_xattr)
+        for (const char *q = op->first_new; *q; q++)
+                new += *q == '/';
+        r = check_bounds(op->deepest, new, op->deepest->depth + (unsigned)new, st);
+        if (r < 0)
+                return r;
+        if (op->owner && !m->owner_xattr)
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
                                "cannot keep an owner: %s takes no extended attributes", m->root_path);
-        if (labels && !*labels)
-                labels = NULL;
-        if (labels && !m->labels_xattr)
+        if (op->labels && !m->labels_xattr)
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
                                "cannot keep labels: %s takes no extended attributes", m->root_path);
-        r = ensure_controllers(m, deepest, plan.mask, st);
-        if (r < 0)
-                return r;
-        basefd = node_fd(m, deepest, st, &owned);
-        if (basefd < 0)
-                return basefd;
-        /* More than one syscall: record the first new directory, so that a
-         * restart after a crash midway removes what was made. */
-        journaled = plan.n > 0 || first_new != last || owner || labels;
-        if (journaled) {
-                snprintf(buf, sizeof buf, "%.*s", (int)(first_new - norm + strcspn(first_new, "/")), norm);
-                r = journal_begin(m, "create", buf, NULL, NULL);
-                if (r < 0)
-                        return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to create %s: %s",
-                                       norm, strerror(-r));
-        }
+        /* More than one syscall: the first new directory is recorded, so that
+         * a restart after a crash midway removes what was made. */
+        op->journaled = op->plan.n > 0 || op->first_new != last || op->owner || op->labels;
+        return 0;
+}
 
-        /* Make each missing directory; the limits go on the last one. */
-        parentfd = basefd;
-        for (p = first_new; *p;) {
+/* Component COMP of the create exists on disk already: made outside
+ * lmctld (only the first missing one can be). Indexed as the kernel holds
+ * it, and refused. */
+static int create_found(create_op *op, int parentfd, const char *comp, const char *p, status *st) {
+        char buf[LMCT_NAME_MAX + 1];
+        node *found;
+        int efd = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (efd >= 0 && tree_add(op->deepest, comp, &found) >= 0)
+                (void)adopt(op->m, found, efd);
+        if (efd >= 0)
+                close(efd);
+        snprintf(buf, sizeof buf, "%.*s", (int)(p - op->norm + strlen(comp)), op->norm);
+        return st_fail(st, LMCT__V1__CODE__ALREADY_EXISTS, -EEXIST, "%s already exists", buf);
+}
+
+/* Makes each missing directory, enabling the plan's controllers in the
+ * intermediate ones; the last stays open in OP->fd when something is to
+ * be written to it. */
+static int create_dirs(create_op *op, status *st) {
+        char buf[LMCT_NAME_MAX + 1];
+        int parentfd = op->basefd, r;
+        const char *p;
+
+        for (p = op->first_new; *p;) {
                 size_t len = strcspn(p, "/");
                 char comp[LMCT_COMPONENT_MAX + 1];
                 int child;
@@ -130,69 +147,58 @@ int manager_create(manager *m, const caller *who, const char *name, const Lmct__
                 comp[len] = '\0';
                 if (mkdirat(parentfd, comp, 0755) < 0) {
                         r = negerrno();
-                        snprintf(buf, sizeof buf, "%.*s", (int)(p - norm + len), norm);
-                        if (r == -EEXIST) {
-                                /* Only the first missing component can exist on disk: made
-                                 * outside lmctld. Index it as the kernel holds it. */
-                                node *found;
-                                int efd = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                                if (efd >= 0 && tree_add(deepest, comp, &found) >= 0)
-                                        (void)adopt(m, found, efd);
-                                if (efd >= 0)
-                                        close(efd);
-                                if (journaled)
-                                        journal_end(m);
-                                return st_fail(st, LMCT__V1__CODE__ALREADY_EXISTS, r, "%s already exists", buf);
-                        }
-                        mkdir_error(st, r, buf);
-                        goto rollback;
+                        if (r == -EEXIST)
+                                return create_found(op, parentfd, comp, p, st);
+                        snprintf(buf, sizeof buf, "%.*s", (int)(p - op->norm + len), op->norm);
+                        return mkdir_error(st, r, buf);
                 }
+                op->made = true;
                 p += len;
-                if (!*p && plan.n == 0 && !owner && !labels)
+                if (!*p && op->plan.n == 0 && !op->owner && !op->labels)
                         break; /* nothing to write: no need to open it */
                 child = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (child < 0) {
-                        r = st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot open the new cgroup %s", comp);
-                        goto rollback;
-                }
-                if (fd >= 0)
-                        close(fd);
-                parentfd = fd = child;
+                if (child < 0)
+                        return st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot open the new cgroup %s", comp);
+                if (op->fd >= 0)
+                        close(op->fd);
+                parentfd = op->fd = child;
                 if (*p == '/') {
                         p++;
                         /* An intermediate parent: open the way for the limits below. */
-                        r = cg_enable(fd, plan.mask);
-                        if (r < 0) {
-                                st_fail(st, st_code_from_errno(r), r, "cannot enable controllers in %.*s: %s",
-                                        (int)(p - 1 - norm), norm, strerror(-r));
-                                goto rollback;
-                        }
+                        r = cg_enable(op->fd, op->plan.mask);
+                        if (r < 0)
+                                return st_fail(st, st_code_from_errno(r), r, "cannot enable controllers in %.*s: %s",
+                                               (int)(p - 1 - op->norm), op->norm, strerror(-r));
                 }
         }
-        if (plan.n > 0) {
-                r = climits_apply(&plan, fd, false, st);
-                if (r < 0)
-                        goto rollback;
-        }
-        if (owner) {
-                char v[32];
-                int k = snprintf(v, sizeof v, "%u:%u", owner->uid, owner->gid);
-                if (fsetxattr(fd, m->owner_xattr, v, (size_t)k, 0) < 0) {
-                        r = st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot record the owner of %s: %m", norm);
-                        goto rollback;
-                }
-        }
-        if (labels) {
-                r = labels_write(m, fd, labels);
-                if (r < 0) {
-                        st_fail(st, st_code_from_errno(r), r, "cannot record the labels of %s: %s", norm,
-                                strerror(-r));
-                        goto rollback;
-                }
-        }
+        return 0;
+}
 
-        n = deepest;
-        for (p = first_new; *p;) {
+/* Writes the limits, the owner and the labels onto the new container. */
+static int create_write(create_op *op, status *st) {
+        int r;
+
+        if (op->plan.n > 0 && (r = climits_apply(&op->plan, op->fd, false, st)) < 0)
+                return r;
+        if (op->owner) {
+                char v[32];
+                int k = snprintf(v, sizeof v, "%u:%u", op->owner->uid, op->owner->gid);
+                if (fsetxattr(op->fd, op->m->owner_xattr, v, (size_t)k, 0) < 0)
+                        return st_fail(st, LMCT__V1__CODE__INTERNAL, negerrno(), "cannot record the owner of %s: %m",
+                                       op->norm);
+        }
+        if (op->labels && (r = labels_write(op->m, op->fd, op->labels)) < 0)
+                return st_fail(st, st_code_from_errno(r), r, "cannot record the labels of %s: %s", op->norm,
+                               strerror(-r));
+        return 0;
+}
+
+/* Adds what was made to the index; on failure, what it added is removed. */
+static int create_index(create_op *op, const Lmct__V1__Limits *l, status *st) {
+        node *n = op->deepest;
+        int r;
+
+        for (const char *p = op->first_new; *p;) {
                 size_t len = strcspn(p, "/");
                 char comp[LMCT_COMPONENT_MAX + 1];
 
@@ -200,54 +206,87 @@ int manager_create(manager *m, const caller *who, const char *name, const Lmct__
                 comp[len] = '\0';
                 r = tree_add(n, comp, &n);
                 if (r < 0) {
-                        st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "out of memory");
-                        goto rollback_index;
+                        node *top = tree_child(op->deepest, op->first_new, strcspn(op->first_new, "/"));
+                        if (top)
+                                tree_remove(top);
+                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "out of memory");
                 }
                 p += len;
                 if (*p == '/') {
                         p++;
-                        n->subtree_mask = plan.mask;
+                        n->subtree_mask = op->plan.mask;
                 }
         }
         set_bounds(n, l);
-        if (owner) {
+        if (op->owner) {
                 n->has_owner = true;
-                n->owner_uid = owner->uid;
-                n->owner_gid = owner->gid;
+                n->owner_uid = op->owner->uid;
+                n->owner_gid = op->owner->gid;
         }
-        if (journaled)
-                journal_end(m);
-        if (owner)
-                log_info("created %s, owned by uid %u gid %u", norm, owner->uid, owner->gid);
-        else
-                log_info("created %s", norm);
-        for (p = first_new; *p; p++)
-                if (*p == '/') {
-                        snprintf(buf, sizeof buf, "%.*s", (int)(p - norm), norm);
-                        changed(m, "created", buf, WHO_UID(who), WHO_PID(who));
-                }
-        changed(m, "created", norm, WHO_UID(who), WHO_PID(who));
         return 0;
-
-rollback_index: {
-        node *top = tree_child(deepest, first_new, strcspn(first_new, "/"));
-        if (top)
-                tree_remove(top);
 }
-rollback: {
+
+/* Removes every directory the create made. */
+static void create_rollback(create_op *op) {
         char first[LMCT_COMPONENT_MAX + 1], failed[NAME_MAX + 1];
-        size_t len = strcspn(first_new, "/");
+        size_t len = strcspn(op->first_new, "/");
         int k;
 
-        memcpy(first, first_new, len);
+        memcpy(first, op->first_new, len);
         first[len] = '\0';
-        k = cg_rmtree(basefd, first, failed, sizeof failed);
+        k = cg_rmtree(op->basefd, first, failed, sizeof failed);
         if (k < 0)
-                log_error("create %s: cannot remove %s after a failure: %s", norm, failed, strerror(-k));
-        if (journaled)
-                journal_end(m);
+                log_error("create %s: cannot remove %s after a failure: %s", op->norm, failed, strerror(-k));
 }
-        return r;
+
+int manager_create(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, bool parents,
+                   const owner_spec *owner, const char *labels, status *st) {
+        create_op op = { .m = m, .owner = owner, .labels = labels && *labels ? labels : NULL, .fd = -1 };
+        _cleanup_close_ int owned = -1;
+        char buf[LMCT_NAME_MAX + 1];
+        int r;
+
+        r = create_check(m, &op, name, l, parents, st);
+        if (r < 0)
+                return r;
+        r = ensure_controllers(m, op.deepest, op.plan.mask, st);
+        if (r < 0)
+                return r;
+        op.basefd = node_fd(m, op.deepest, st, &owned);
+        if (op.basefd < 0)
+                return op.basefd;
+        if (op.journaled) {
+                snprintf(buf, sizeof buf, "%.*s", (int)(op.first_new - op.norm + strcspn(op.first_new, "/")),
+                         op.norm);
+                r = journal_begin(m, "create", buf, NULL, NULL);
+                if (r < 0)
+                        return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to create %s: %s",
+                                       op.norm, strerror(-r));
+        }
+        r = create_dirs(&op, st);
+        if (r >= 0)
+                r = create_write(&op, st);
+        if (r >= 0)
+                r = create_index(&op, l, st);
+        if (r < 0 && op.made)
+                create_rollback(&op);
+        if (op.fd >= 0)
+                close(op.fd);
+        if (op.journaled)
+                journal_end(m);
+        if (r < 0)
+                return r;
+        if (owner)
+                log_info("created %s, owned by uid %u gid %u", op.norm, owner->uid, owner->gid);
+        else
+                log_info("created %s", op.norm);
+        for (const char *p = op.first_new; *p; p++)
+                if (*p == '/') {
+                        snprintf(buf, sizeof buf, "%.*s", (int)(p - op.norm), op.norm);
+                        changed(m, "created", buf, WHO_UID(who), WHO_PID(who));
+                }
+        changed(m, "created", op.norm, WHO_UID(who), WHO_PID(who));
+        return 0;
 }
 
 int manager_update(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, const label_change *lc, status *st) {

@@ -364,29 +364,13 @@ static __attribute__((unused)) int find_cgpath(manager *m) {
         return 0;
 }
 
-int manager_new(struct event_base *base, const char *root_path, const char *plain_cgpath, unsigned max_depth,
-                manager **ret) {
-        manager *m;
+/* Opens the root ROOT_PATH into *RET, creating it if it is missing and its
+ * parent is on cgroup v2; with CHECK, it must be on cgroup v2 itself. */
+static int open_root(const char *root_path, bool check, int *ret) {
+        _cleanup_close_ int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct statfs sfs;
-        char buf[256];
-        int r;
 
-        m = calloc(1, sizeof *m);
-        if (!m)
-                return -ENOMEM;
-        m->base = base;
-        m->rootfd = -1;
-        m->max_depth = max_depth;
-        m->destroy_timeout_ms = 30000;
-        m->pause_timeout_ms = 30000;
-        m->start_timeout_ms = 10000;
-        m->root_path = strdup(root_path);
-        if (!m->root_path) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        m->rootfd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (m->rootfd < 0 && errno == ENOENT) {
+        if (fd < 0 && errno == ENOENT) {
                 /* Create it only inside a cgroup v2 hierarchy. */
                 _cleanup_free_ char *parent = strdup(root_path);
                 char *slash = parent ? strrchr(parent, '/') : NULL;
@@ -394,27 +378,40 @@ int manager_new(struct event_base *base, const char *root_path, const char *plai
                         *(slash == parent ? slash + 1 : slash) = '\0';
                 if (!parent || statfs(slash ? parent : ".", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
                         log_error("%s does not exist and its parent is not on a cgroup v2 filesystem", root_path);
-                        r = -EMEDIUMTYPE;
-                        goto fail;
+                        return -EMEDIUMTYPE;
                 }
-                if (mkdir(root_path, 0755) < 0) {
-                        r = log_error_errno(negerrno(), "cannot create the cgroup root %s", root_path);
-                        goto fail;
-                }
-                log_info("created the cgroup root %s", m->root_path);
-                m->rootfd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (mkdir(root_path, 0755) < 0)
+                        return log_error_errno(negerrno(), "cannot create the cgroup root %s", root_path);
+                log_info("created the cgroup root %s", root_path);
+                fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
-        if (m->rootfd < 0) {
-                r = log_error_errno(negerrno(), "cannot open the cgroup root %s", root_path);
-                goto fail;
-        }
-        if (!plain_cgpath && (fstatfs(m->rootfd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)) {
+        if (fd < 0)
+                return log_error_errno(negerrno(), "cannot open the cgroup root %s", root_path);
+        if (check && (fstatfs(fd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)) {
                 log_error("%s is not on a cgroup v2 filesystem", root_path);
-                r = -EMEDIUMTYPE;
-                goto fail;
+                return -EMEDIUMTYPE;
         }
-        if (cg_read(m->rootfd, "cgroup.controllers", buf, sizeof buf) < 0) {
-                r = log_error_errno(negerrno(), "cannot read %s/cgroup.controllers", root_path);
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+int manager_new(struct event_base *base, const char *root_path, const char *plain_cgpath, unsigned max_depth,
+                manager **ret) {
+        manager *m;
+        char buf[256];
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        *m = (manager){ .base = base, .rootfd = -1, .max_depth = max_depth, .destroy_timeout_ms = 30000,
+                        .pause_timeout_ms = 30000, .start_timeout_ms = 10000, .root_path = strdup(root_path) };
+        r = m->root_path ? open_root(root_path, !plain_cgpath, &m->rootfd) : -ENOMEM;
+        if (r < 0)
+                goto fail;
+        r = cg_read(m->rootfd, "cgroup.controllers", buf, sizeof buf);
+        if (r < 0) {
+                log_error_errno(r, "cannot read %s/cgroup.controllers", root_path);
                 goto fail;
         }
         m->avail = cg_parse_controllers(buf);
@@ -426,11 +423,7 @@ int manager_new(struct event_base *base, const char *root_path, const char *plai
         }
         journal_recover(m);
         m->root = tree_new_root();
-        if (!m->root) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        r = adopt(m, m->root, m->rootfd);
+        r = m->root ? adopt(m, m->root, m->rootfd) : -ENOMEM;
         if (r < 0) {
                 log_error_errno(r, "cannot read the container tree below %s", root_path);
                 goto fail;

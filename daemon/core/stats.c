@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "climits.h"
 #include "lmct-name.h"
 #include "util.h"
@@ -122,7 +123,7 @@ static int read_io(int fd, Lmct__V1__IoStat ***ret, size_t *n_ret) {
 
 static int stats_of(manager *m, node *n, Lmct__V1__Stats **ret) {
         char path[LMCT_NAME_MAX + 1];
-        Lmct__V1__Limits *own = NULL;
+        _cleanup_pb_ Lmct__V1__Limits *own = NULL;
         Lmct__V1__Stats *s;
         status ignored;
         _cleanup_close_ int owned = -1;
@@ -161,10 +162,8 @@ static int stats_of(manager *m, node *n, Lmct__V1__Stats **ret) {
                 r = read_pressure(fd, "memory.pressure", &s->memory_some, &s->memory_full);
         if (r >= 0)
                 r = read_pressure(fd, "io.pressure", &s->io_some, &s->io_full);
-        if (r >= 0 && n->parent && (r = climits_read(fd, &own)) >= 0) {
+        if (r >= 0 && n->parent && (r = climits_read(fd, &own)) >= 0)
                 r = effective_limits(m, n, own, fd, &s->effective);
-                lmct__v1__limits__free_unpacked(own, NULL);
-        }
         return r;
 }
 
@@ -196,7 +195,7 @@ static int stats_walk(manager *m, node *n, bool recursive, Lmct__V1__StatsResult
 
 int manager_stats(manager *m, const char *name, bool recursive, size_t max_bytes, Lmct__V1__StatsResult **ret,
                   status *st) {
-        Lmct__V1__StatsResult *res;
+        _cleanup_pb_ Lmct__V1__StatsResult *res = NULL;
         size_t room = max_bytes;
         node *n;
         int r;
@@ -211,12 +210,11 @@ int manager_stats(manager *m, const char *name, bool recursive, size_t max_bytes
         r = stats_walk(m, n, recursive, res, &room);
         if (r < 0) {
                 char path[LMCT_NAME_MAX + 1];
-                lmct__v1__stats_result__free_unpacked(res, NULL);
                 if (r == -EMSGSIZE)
                         return answer_too_big(st, max_bytes);
                 return st_fail(st, st_code_from_errno(r), r, "cannot read the statistics of %s: %s", NODE_NAME(n, path),
                                strerror(-r));
         }
-        *ret = res;
+        *ret = TAKE_PTR(res);
         return 0;
 }

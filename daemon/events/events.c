@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "list.h"
 #include "lmct-name.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -81,7 +82,7 @@ typedef struct subscriber {
         quota *q;                /* its principal, and what it holds of its bounds */
         unsigned held_triggers;
         bool held_sub, held_threshold;
-        struct subscriber *prev, *next;
+        LIST_FIELDS(struct subscriber, subs);
 } subscriber;
 
 struct events {
@@ -114,14 +115,14 @@ static void enter(events *e) {
 }
 
 static void leave(events *e) {
+        subscriber *s, *next;
+
         if (--e->busy > 0 || !e->reap)
                 return;
         e->reap = false;
-        for (subscriber *s = e->subs, *next; s; s = next) {
-                next = s->next;
+        LIST_FOREACH_SAFE(subs, s, next, e->subs)
                 if (s->gone)
                         sub_free(e, s);
-        }
 }
 
 static uint64_t now_ns(void) {
@@ -234,7 +235,7 @@ static void deliver(subscriber *s, const Lmct__V1__Event *ev) {
 
 static void publish(events *e, Lmct__V1__Event *ev) {
         enter(e);
-        for (subscriber *s = e->subs; s; s = s->next)
+        for (subscriber *s = e->subs; s; s = s->subs_next)
                 if (!s->gone && covers(s, ev->name))
                         deliver(s, ev);
         leave(e);
@@ -484,7 +485,7 @@ static void on_memory_tick(evutil_socket_t fd, short what, void *arg) {
         (void)fd;
         (void)what;
         enter(e);
-        for (subscriber *s = e->subs; s; s = s->next)
+        for (subscriber *s = e->subs; s; s = s->subs_next)
                 if (!s->gone && s->mem_fd >= 0)
                         memory_check(s);
         leave(e);
@@ -625,14 +626,8 @@ static int hold(subscriber *s, quota_kind k, size_t n, status *st) {
         return 0;
 }
 
-/* The options of a subscription to S->name: a memory threshold and PSI
- * triggers, all checked before any is set up. */
-static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *req, status *st) {
-        const char *shown = shown_to(s, s->name);
-        _cleanup_close_ int owned = -1;
-        int dirfd, r;
-        node *n;
-
+/* REQ's threshold and triggers, checked before any is set up. */
+static int check_options(const Lmct__V1__EventsRequest *req, status *st) {
         if (req->has_memory_above && req->memory_above == 0)
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
                                "memory_above must be at least 1 byte");
@@ -666,8 +661,80 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
                                        i + 1, (unsigned long long)pt->stall_us,
                                        (unsigned long long)pt->window_us);
         }
-        if (!req->has_memory_above && req->n_pressure == 0)
-                return 0;
+        return 0;
+}
+
+/* S's memory threshold ABOVE on the container DIRFD (SHOWN to its caller):
+ * memory.current read on E's timer, and memory.peak while usage is below. */
+static int memory_start(events *e, subscriber *s, int dirfd, uint64_t above, const char *shown, status *st) {
+        uint64_t cur, peak;
+        struct timeval tv = { 0, MEMORY_SAMPLE_MS * 1000 };
+        int r;
+
+        s->mem_above = above;
+        s->mem_fd = openat(dirfd, "memory.current", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (s->mem_fd < 0) {
+                r = negerrno();
+                if (r == -ENOENT)
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                       "%s has no memory.current: the memory controller is not enabled there", shown);
+                return st_fail(st, st_code_from_errno(r), r, "cannot open memory.current of %s: %s", shown,
+                               strerror(-r));
+        }
+        e->n_thresholds++; /* memory_stop counts it off */
+        /* A peak already past the threshold tells nothing new. */
+        s->peak_fd = openat(dirfd, "memory.peak", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (s->peak_fd >= 0 && read_u64_at(s->peak_fd, &peak) == 0 && peak >= s->mem_above) {
+                close(s->peak_fd);
+                s->peak_fd = -1;
+        }
+        if (read_u64_at(s->mem_fd, &cur) < 0)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EIO, "cannot read memory.current of %s",
+                               shown);
+        /* Usage above already: the first reading reports it. */
+        if (!e->mem_timer && !(e->mem_timer = event_new(e->m->base, -1, EV_PERSIST, on_memory_tick, e)))
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        if (!event_pending(e->mem_timer, EV_TIMEOUT, NULL) && event_add(e->mem_timer, &tv) < 0)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        return 0;
+}
+
+/* S's PSI triggers (REQ's, checked) on the container DIRFD. */
+static int triggers_start(events *e, subscriber *s, int dirfd, const Lmct__V1__EventsRequest *req, const char *shown,
+                          status *st) {
+        s->trig = calloc(req->n_pressure, sizeof *s->trig);
+        if (!s->trig)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < req->n_pressure; i++) {
+                const Lmct__V1__PressureTrigger *pt = req->pressure[i];
+                trigger *t = &s->trig[s->n_trig++];
+                int r;
+
+                t->s = s;
+                t->fd = -1;
+                for (t->resource = 0; strcmp(pt->resource, psi_resources[t->resource]) != 0; t->resource++)
+                        ;
+                t->full = pt->full;
+                t->stall_us = pt->stall_us;
+                t->window_us = pt->window_us;
+                r = trigger_start(e, t, dirfd, shown, st);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The options of a subscription to S->name: a memory threshold and PSI
+ * triggers, all checked before any is set up. */
+static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *req, status *st) {
+        const char *shown = shown_to(s, s->name);
+        _cleanup_close_ int owned = -1;
+        int dirfd, r;
+        node *n;
+
+        r = check_options(req, st);
+        if (r < 0 || (!req->has_memory_above && req->n_pressure == 0))
+                return r;
         if (req->n_pressure && (r = hold(s, Q_TRIGGERS, req->n_pressure, st)) < 0)
                 return r;
         s->held_triggers = (unsigned)req->n_pressure;
@@ -684,56 +751,10 @@ static int sub_options(events *e, subscriber *s, const Lmct__V1__EventsRequest *
         dirfd = node_fd(e->m, n, st, &owned);
         if (dirfd < 0)
                 return dirfd;
-        if (req->has_memory_above) {
-                uint64_t cur, peak;
-                struct timeval tv = { 0, MEMORY_SAMPLE_MS * 1000 };
-                s->mem_above = req->memory_above;
-                s->mem_fd = openat(dirfd, "memory.current", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (s->mem_fd < 0) {
-                        r = negerrno();
-                        if (r == -ENOENT)
-                                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
-                                               "%s has no memory.current: the memory controller is not "
-                                               "enabled there",
-                                               shown);
-                        return st_fail(st, st_code_from_errno(r), r, "cannot open memory.current of %s: %s", shown,
-                                       strerror(-r));
-                }
-                e->n_thresholds++; /* memory_stop counts it off */
-                /* A peak already past the threshold tells nothing new. */
-                s->peak_fd = openat(dirfd, "memory.peak", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (s->peak_fd >= 0 && read_u64_at(s->peak_fd, &peak) == 0 && peak >= s->mem_above) {
-                        close(s->peak_fd);
-                        s->peak_fd = -1;
-                }
-                if (read_u64_at(s->mem_fd, &cur) < 0)
-                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EIO,
-                                       "cannot read memory.current of %s", shown);
-                /* Usage above already: the first reading reports it. */
-                if (!e->mem_timer && !(e->mem_timer = event_new(e->m->base, -1, EV_PERSIST, on_memory_tick, e)))
-                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-                if (!event_pending(e->mem_timer, EV_TIMEOUT, NULL) && event_add(e->mem_timer, &tv) < 0)
-                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-        }
-        if (req->n_pressure) {
-                s->trig = calloc(req->n_pressure, sizeof *s->trig);
-                if (!s->trig)
-                        return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < req->n_pressure; i++) {
-                const Lmct__V1__PressureTrigger *pt = req->pressure[i];
-                trigger *t = &s->trig[s->n_trig++];
-                t->s = s;
-                t->fd = -1;
-                for (t->resource = 0; strcmp(pt->resource, psi_resources[t->resource]) != 0; t->resource++)
-                        ;
-                t->full = pt->full;
-                t->stall_us = pt->stall_us;
-                t->window_us = pt->window_us;
-                r = trigger_start(e, t, dirfd, shown, st);
-                if (r < 0)
-                        return r;
-        }
+        if (req->has_memory_above && (r = memory_start(e, s, dirfd, req->memory_above, shown, st)) < 0)
+                return r;
+        if (req->n_pressure)
+                return triggers_start(e, s, dirfd, req, shown, st);
         return 0;
 }
 
@@ -792,12 +813,7 @@ static void sub_free(events *e, subscriber *s) {
                 e->reap = true;
                 return;
         }
-        if (s->prev)
-                s->prev->next = s->next;
-        else
-                e->subs = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
+        LIST_REMOVE(subs, e->subs, s);
         e->n_subs--;
         sub_destroy(s);
         if (e->n_subs == 0)
@@ -824,7 +840,7 @@ int events_subscribe(events *e, const void *owner, quota *q, const char *name, c
         unsigned mine = 0;
         int r;
 
-        for (s = e->subs; s; s = s->next)
+        LIST_FOREACH(subs, s, e->subs)
                 mine += s->owner == owner;
         if (mine >= 16)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
@@ -866,21 +882,18 @@ int events_subscribe(events *e, const void *owner, quota *q, const char *name, c
                 }
                 watch_all(e, e->m->root);
         }
-        s->next = e->subs;
-        if (e->subs)
-                e->subs->prev = s;
-        e->subs = s;
+        LIST_PREPEND(subs, e->subs, s);
         e->n_subs++;
         *ret = ev_make("subscribed", name ? name : "");
         return 0;
 }
 
 void events_owner_gone(events *e, const void *owner) {
-        for (subscriber *s = e->subs, *next; s; s = next) {
-                next = s->next;
+        subscriber *s, *next;
+
+        LIST_FOREACH_SAFE(subs, s, next, e->subs)
                 if (s->owner == owner)
                         sub_free(e, s);
-        }
 }
 
 /* lmctld changed container NAME (KIND: created, updated, destroyed) for

@@ -504,6 +504,37 @@ static int take_rights(conn *c, struct msghdr *mh, uint64_t at) {
         return (mh->msg_flags & MSG_CTRUNC) ? -EMFILE : r;
 }
 
+/* What came with a frame could not be taken (R from take_rights). */
+static void rights_refused(conn *c, int r) {
+        if (r == -EMFILE)
+                protocol_error(c, "more than %d file descriptors sent at once", CONN_FDS_MAX);
+        else
+                protocol_error(c, "%s holds too many descriptors sent to lmctld (%s, at most %llu)",
+                               quota_key(c->who.q), quota_kind_name(Q_FDS),
+                               (unsigned long long)(r == -EDQUOT ? quota_limit(c->who.q, Q_FDS)
+                                                                 : quota_global_limit(Q_FDS)));
+        conn_flush(c);
+}
+
+/* After input was handled: a frame begun and not yet whole must be within
+ * the deadline, however slowly its bytes come (one a minute is still too
+ * slow); at the end of input (EOF), answers already made still go out. */
+static void after_input(conn *c, bool eof) {
+        if (c->dead)
+                return;
+        if (evbuffer_get_length(c->in) == 0 || c->paused)
+                event_del(c->ev_frame);
+        else if (!event_pending(c->ev_frame, EV_TIMEOUT, NULL))
+                event_add(c->ev_frame, &c->srv->timeout);
+        if (eof) {
+                if (evbuffer_get_length(c->in) > 0)
+                        log_notice("client pid %d uid %u: connection ended inside a frame (%zu bytes unread)",
+                                   c->who.pid, c->who.uid, evbuffer_get_length(c->in));
+                c->closing = true;
+                event_del(c->ev_read);
+        }
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg) {
         conn *c = arg;
         struct evbuffer_iovec v;
@@ -539,14 +570,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg) {
         }
         r = take_rights(c, &mh, c->rx);
         if (r < 0) {
-                if (r == -EMFILE)
-                        protocol_error(c, "more than %d file descriptors sent at once", CONN_FDS_MAX);
-                else
-                        protocol_error(c, "%s holds too many descriptors sent to lmctld (%s, at most %llu)",
-                                       quota_key(c->who.q), quota_kind_name(Q_FDS),
-                                       (unsigned long long)(r == -EDQUOT ? quota_limit(c->who.q, Q_FDS)
-                                                                         : quota_global_limit(Q_FDS)));
-                conn_flush(c);
+                rights_refused(c, r);
                 return;
         }
         v.iov_len = (size_t)n;
@@ -556,22 +580,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg) {
         c->reading = true;
         process_input(c);
         c->reading = false;
-        /* A frame begun and not yet whole must be within the deadline,
-         * however slowly its bytes come (one a minute is still too slow). */
-        if (!c->dead) {
-                if (evbuffer_get_length(c->in) == 0 || c->paused)
-                        event_del(c->ev_frame);
-                else if (!event_pending(c->ev_frame, EV_TIMEOUT, NULL))
-                        event_add(c->ev_frame, &c->srv->timeout);
-        }
-        if (!c->dead && n == 0) {
-                if (evbuffer_get_length(c->in) > 0)
-                        log_notice("client pid %d uid %u: connection ended inside a frame (%zu bytes unread)",
-                                   c->who.pid, c->who.uid, evbuffer_get_length(c->in));
-                /* Answers already made still go out; nothing more comes in. */
-                c->closing = true;
-                event_del(c->ev_read);
-        }
+        after_input(c, n == 0);
         conn_flush(c);
         conn_unref(c);
 }
@@ -642,7 +651,7 @@ static void refuse(server *srv, int fd, quota *q, Lmct__V1__Code code, const cha
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
         server *srv = arg;
         char why[256], key[LMCT_NAME_MAX + 32];
-        caller who;
+        _cleanup_(caller_done) caller who = { .pidfd = -1, .procfd = -1 };
         int r;
 
         (void)l;
@@ -662,7 +671,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         if (r < 0) {
                 log_warning("refusing a connection from pid %d uid %u: %s", (int)who.pid, (unsigned)who.uid, why);
                 refuse(srv, fd, who.q ? who.q : srv->unidentified, LMCT__V1__CODE__PERMISSION_DENIED, why);
-                caller_done(&who);
                 return;
         }
         r = quota_take(who.q, Q_CONNS, 1);
@@ -674,7 +682,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                          r == -EDQUOT ? "" : " in all, some kept for root");
                 log_warning("refusing a connection from pid %d uid %u: %s", (int)who.pid, (unsigned)who.uid, why);
                 refuse(srv, fd, who.q, LMCT__V1__CODE__RESOURCE_EXHAUSTED, why);
-                caller_done(&who);
                 return;
         }
         server_add_conn(srv, fd, &who);

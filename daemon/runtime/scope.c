@@ -210,12 +210,71 @@ int scope_keeper_ensure(int kfd) {
         return 0;
 }
 
+/* Starts the scope UNIT around a new keeper, and waits (10 s at most) for
+ * systemd to move the keeper into it: the scope's cgroup path into *RET. */
+static int scope_create(sd_bus *bus, const char *unit, pid_t *ret_keeper, char **ret) {
+        char now[4096];
+        size_t l = strlen(unit), n;
+        pid_t keeper;
+        int r;
+
+        r = keeper_start(&keeper);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the keeper of %s", unit);
+        r = start_scope(bus, unit, keeper);
+        for (int i = 0; r >= 0; i++) {
+                if (pid_cgroup(keeper, now, sizeof now) == 0 && (n = strlen(now)) > l &&
+                    strcmp(now + n - l, unit) == 0 && now[n - l - 1] == '/')
+                        break;
+                if (i == 1000) {
+                        log_error("systemd did not move the keeper into %s within 10 s", unit);
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                usleep(10000);
+        }
+        if (r >= 0 && !(*ret = strdup(now)))
+                r = -ENOMEM;
+        if (r < 0) {
+                kill(keeper, SIGKILL);
+                return r;
+        }
+        log_info("created the scope %s for the containers at %s", unit, *ret);
+        *ret_keeper = keeper;
+        return 0;
+}
+
+/* The keeper's leaf in the scope's cgroup PATH, with a keeper in it: KEEPER
+ * when the scope was just made, else the one there (lmctld restarted) or,
+ * if it died, a new one. */
+static int keeper_leaf(const char *path, pid_t keeper, int *ret_keeper_fd) {
+        _cleanup_close_ int fd = -1, kfd = -1;
+        char pidbuf[32];
+        int r;
+
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negerrno(), "cannot open the scope's cgroup %s", path);
+        if (mkdirat(fd, KEEPER, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(negerrno(), "cannot create %s/%s", path, KEEPER);
+        kfd = openat(fd, KEEPER, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (kfd < 0)
+                return log_error_errno(negerrno(), "cannot open %s/%s", path, KEEPER);
+        if (keeper) {
+                snprintf(pidbuf, sizeof pidbuf, "%d", (int)keeper);
+                r = cg_write(kfd, "cgroup.procs", pidbuf);
+                if (r < 0)
+                        return log_error_errno(r, "cannot move the keeper into %s/%s", path, KEEPER);
+        } else if ((r = scope_keeper_ensure(kfd)) < 0)
+                return r;
+        *ret_keeper_fd = TAKE_FD(kfd);
+        return 0;
+}
+
 int scope_setup(const char *unit, char **ret_path, int *ret_keeper_fd) {
         _cleanup_free_ char *cg = NULL;
-        _cleanup_close_ int fd = -1, kfd = -1;
         const char *mnt = cgroup2_mount();
         sd_bus *bus = NULL;
-        char pidbuf[32];
         pid_t keeper = 0;
         int r;
 
@@ -227,81 +286,22 @@ int scope_setup(const char *unit, char **ret_path, int *ret_keeper_fd) {
         if (r < 0)
                 return log_error_errno(r, "cannot connect to systemd");
         r = find_scope(bus, unit, &cg);
-        if (r == -ENOENT) {
-                char now[4096];
-                r = keeper_start(&keeper);
-                if (r < 0) {
-                        log_error_errno(r, "cannot start the keeper of %s", unit);
-                        goto out;
-                }
-                r = start_scope(bus, unit, keeper);
-                if (r < 0) {
-                        kill(keeper, SIGKILL);
-                        goto out;
-                }
-                /* The job moves the keeper; wait for it to land (10 s at most). */
-                for (int i = 0;; i++) {
-                        size_t l = strlen(unit), n;
-                        if (pid_cgroup(keeper, now, sizeof now) == 0 && (n = strlen(now)) > l &&
-                            strcmp(now + n - l, unit) == 0 && now[n - l - 1] == '/')
-                                break;
-                        if (i == 1000) {
-                                log_error("systemd did not move the keeper into %s within 10 s", unit);
-                                kill(keeper, SIGKILL);
-                                r = -ETIMEDOUT;
-                                goto out;
-                        }
-                        usleep(10000);
-                }
-                cg = strdup(now);
-                if (!cg) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                log_info("created the scope %s for the containers at %s", unit, cg);
-        } else if (r < 0)
-                goto out;
-
-        if (asprintf(ret_path, "%s%s", mnt, cg) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-        fd = open(*ret_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                r = log_error_errno(negerrno(), "cannot open the scope's cgroup %s", *ret_path);
-                goto fail;
-        }
-        if (mkdirat(fd, KEEPER, 0755) < 0 && errno != EEXIST) {
-                r = log_error_errno(negerrno(), "cannot create %s/%s", *ret_path, KEEPER);
-                goto fail;
-        }
-        kfd = openat(fd, KEEPER, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (kfd < 0) {
-                r = log_error_errno(negerrno(), "cannot open %s/%s", *ret_path, KEEPER);
-                goto fail;
-        }
-        /* A keeper already there (lmctld restarted) is kept; one that died
-         * is replaced. */
-        if (keeper) {
-                snprintf(pidbuf, sizeof pidbuf, "%d", (int)keeper);
-                r = cg_write(kfd, "cgroup.procs", pidbuf);
-                if (r < 0) {
-                        log_error_errno(r, "cannot move the keeper into %s/%s", *ret_path, KEEPER);
-                        kill(keeper, SIGKILL);
-                        goto fail;
-                }
-        } else {
-                r = scope_keeper_ensure(kfd);
-                if (r < 0)
-                        goto fail;
-        }
-        *ret_keeper_fd = TAKE_FD(kfd);
-        r = 0;
-        goto out;
-fail:
-        free(*ret_path);
-        *ret_path = NULL;
-out:
+        if (r == -ENOENT)
+                r = scope_create(bus, unit, &keeper, &cg);
         sd_bus_flush_close_unref(bus);
+        if (r < 0)
+                return r;
+        if (asprintf(ret_path, "%s%s", mnt, cg) < 0) {
+                if (keeper)
+                        kill(keeper, SIGKILL);
+                return -ENOMEM;
+        }
+        r = keeper_leaf(*ret_path, keeper, ret_keeper_fd);
+        if (r < 0) {
+                if (keeper)
+                        kill(keeper, SIGKILL);
+                free(*ret_path);
+                *ret_path = NULL;
+        }
         return r;
 }

@@ -45,6 +45,33 @@ static const char *fd_path(int fd, char *buf, size_t len) {
         return buf;
 }
 
+/* Component P of PATH (up to SLASH; CUT, if not NULL, is the '/' before
+ * it) is a symlink in PARENT, a directory opened in the root: PATH becomes
+ * its target followed by the rest, to be resolved again from the start
+ * (-EAGAIN), still inside the root. */
+static int through_link(int parent, char *path, size_t len, char *p, char *slash, char *cut) {
+        char target[4096], rest[4096], saved = *slash;
+        ssize_t n;
+
+        *slash = '\0';
+        n = readlinkat(parent, p, target, sizeof target - 1);
+        *slash = saved;
+        if (n <= 0)
+                return n < 0 ? negerrno() : -ENOENT;
+        target[n] = '\0';
+        snprintf(rest, sizeof rest, "%s", slash);
+        if (target[0] == '/')
+                n = snprintf(path, len, "%s%s", target, rest);
+        else {
+                char dir[4096];
+                if (cut)
+                        *cut = '\0';
+                snprintf(dir, sizeof dir, "%s", cut ? path : "");
+                n = snprintf(path, len, "%s/%s%s", dir, target, rest);
+        }
+        return (size_t)n >= len ? -ENAMETOOLONG : -EAGAIN;
+}
+
 /* One pass of make_in_root over PATH. Returns a descriptor, a negative
  * errno, or -EAGAIN with PATH rewritten when a component is a symlink to
  * something missing: the symlink's target, read as the root sees it, with
@@ -54,10 +81,9 @@ static int make_once(int rootfd, char *path, size_t len, bool is_file) {
 
         for (;;) {
                 _cleanup_close_ int parent = -1;
-                char *slash, saved, *cut, target[4096], rest[4096];
+                char *slash, saved, *cut;
                 struct stat sb;
                 bool last;
-                ssize_t n;
                 int fd;
 
                 while (*p == '/')
@@ -86,22 +112,8 @@ static int make_once(int rootfd, char *path, size_t len, bool is_file) {
                         return parent;
                 *slash = '\0';
                 if (fstatat(parent, p, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode)) {
-                        n = readlinkat(parent, p, target, sizeof target - 1);
                         *slash = saved;
-                        if (n <= 0)
-                                return n < 0 ? negerrno() : -ENOENT;
-                        target[n] = '\0';
-                        snprintf(rest, sizeof rest, "%s", slash);
-                        if (target[0] == '/')
-                                n = snprintf(path, len, "%s%s", target, rest);
-                        else {
-                                char dir[4096];
-                                if (cut)
-                                        *cut = '\0';
-                                snprintf(dir, sizeof dir, "%s", cut ? path : "");
-                                n = snprintf(path, len, "%s/%s%s", dir, target, rest);
-                        }
-                        return (size_t)n >= len ? -ENAMETOOLONG : -EAGAIN;
+                        return through_link(parent, path, len, p, slash, cut);
                 }
                 if (last && is_file) {
                         fd = openat(parent, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);

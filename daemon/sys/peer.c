@@ -215,14 +215,13 @@ static int peer_pidfd(int fd, pid_t pid) {
         return pidfd < 0 ? negerrno() : pidfd;
 }
 
-int caller_from_socket(int fd, const char *root_cgpath, caller *c, char *why, size_t len) {
+/* The peer of FD: its credentials, a pidfd of it and its /proc directory,
+ * checked to be the same process. */
+static int peer_open(int fd, caller *c, char *why, size_t len) {
         struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t cl = sizeof cred;
-        _cleanup_free_ char *cgroup = NULL;
         char path[32];
-        int r;
 
-        *c = (caller){ .pidfd = -1, .procfd = -1 };
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
                 snprintf(why, len, "its credentials cannot be read: %s", strerror(errno));
                 return negerrno();
@@ -255,11 +254,22 @@ int caller_from_socket(int fd, const char *root_cgpath, caller *c, char *why, si
                 snprintf(why, len, "its process %d has already gone", (int)cred.pid);
                 return -ESRCH;
         }
+        return 0;
+}
+
+int caller_from_socket(int fd, const char *root_cgpath, caller *c, char *why, size_t len) {
+        _cleanup_free_ char *cgroup = NULL;
+        int r;
+
+        *c = (caller){ .pidfd = -1, .procfd = -1 };
+        r = peer_open(fd, c, why, len);
+        if (r < 0)
+                return r;
         r = read_all_at(c->procfd, "cgroup", 64 << 10, &cgroup, NULL);
         if (r >= 0)
                 r = peer_read_creds(c->procfd, &c->creds);
         if (r < 0) {
-                snprintf(why, len, "the files of its process %d cannot be read: %s", (int)cred.pid, strerror(-r));
+                snprintf(why, len, "the files of its process %d cannot be read: %s", (int)c->pid, strerror(-r));
                 return r;
         }
         r = peer_position(cgroup, root_cgpath, c->view, sizeof c->view);
@@ -280,7 +290,7 @@ int caller_from_socket(int fd, const char *root_cgpath, caller *c, char *why, si
         }
         /* Read, and still the same process: the answers are about it. */
         if (!pidfd_alive(c->pidfd)) {
-                snprintf(why, len, "its process %d has gone", (int)cred.pid);
+                snprintf(why, len, "its process %d has gone", (int)c->pid);
                 return -ESRCH;
         }
         c->privileged = c->uid == 0 && !c->view[0] && c->ns[PEER_NS_USER] == peer_self_ns()[PEER_NS_USER] &&

@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <sys/inotify.h>
 
+#include "list.h"
 #include "log.h"
 #include "util.h"
 
 struct watch {
         watcher *owner;
-        watch *prev, *next;
+        LIST_FIELDS(watch, watches);
         int wd;
         struct event *timer;
         watch_cb cb;
@@ -28,14 +29,10 @@ struct watcher {
 static void watch_free(watch *w) {
         watcher *wr = w->owner;
         bool shared = false;
+        watch *o;
 
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                wr->head = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
-        for (watch *o = wr->head; o; o = o->next)
+        LIST_REMOVE(watches, wr->head, w);
+        LIST_FOREACH(watches, o, wr->head)
                 if (o->wd == w->wd)
                         shared = true;
         if (!shared)
@@ -65,7 +62,7 @@ static void fire(watcher *wr, int wd) {
         /* A callback may free its own watch but no other: take the next
          * pointer before each call, and restart when a watch was freed. */
         for (watch *w = wr->head; w;) {
-                watch *next = w->next;
+                watch *next = w->watches_next;
                 if (w->wd == wd && w->cb(w, false, w->userdata))
                         watch_free(w);
                 w = next;
@@ -147,10 +144,7 @@ int watch_events(watcher *wr, int dirfd, int timeout_ms, watch_cb cb, void *user
                 free(w);
                 return -ENOMEM;
         }
-        w->next = wr->head;
-        if (wr->head)
-                wr->head->prev = w;
-        wr->head = w;
+        LIST_PREPEND(watches, wr->head, w);
         if (ret)
                 *ret = w;
         return 0;

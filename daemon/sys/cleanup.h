@@ -1,0 +1,28 @@
+/* Typed cleanup, in systemd's style, for protobuf messages and lmctld's own
+ * types: a variable so marked is freed when it goes out of scope, unless
+ * TAKE_PTR hands it on.
+ *
+ *   _cleanup_pb_ Lmct__V1__Limits *l = NULL;
+ *   _cleanup_(quota_unrefp) quota *q = quota_get(...);
+ */
+#pragma once
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "util.h"
+
+/* Any message: each starts with its ProtobufCMessage. */
+static inline void pb_freep(void *p) {
+        ProtobufCMessage **m = p;
+
+        if (*m)
+                protobuf_c_message_free_unpacked(*m, NULL);
+}
+#define _cleanup_pb_ _cleanup_(pb_freep)
+
+/* FUNCp(TYPE **) calls FUNC on a pointer that is not NULL. */
+#define DEFINE_POINTER_CLEANUP(type, func)              \
+        static inline void func##p(type **p) {          \
+                if (*p)                                 \
+                        func(*p);                       \
+        }
