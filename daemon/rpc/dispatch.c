@@ -59,7 +59,7 @@ Lmct__V1__Response *response_new(uint64_t id, const status *st) {
 
 static void call_free(call *cl) {
         if (cl->counted) {
-                (void)conn_inflight(cl->c, -1);
+                (void)conn_wait_count(cl->c, CONN_REQUESTS, -1);
                 quota_give(cl->who->q, Q_WAITS, 1);
         }
         if (cl->resp)
@@ -388,6 +388,7 @@ typedef struct run_reply {
         call *first;
         conn *c;
         uint64_t id;
+        bool counted;           /* among the commands C waits for */
 } run_reply;
 
 static void run_reply_report(void *userdata, const run_report *rep) {
@@ -435,6 +436,8 @@ static void run_reply_free(void *userdata) {
                 status st = { .code = LMCT__V1__CODE__UNAVAILABLE, .msg = "the request was given up" };
                 call_finish(TAKE_PTR(rr->first), -ECANCELED, &st);
         }
+        if (rr->counted)
+                (void)conn_wait_count(rr->c, CONN_COMMANDS, -1);
         conn_unref(rr->c);
         free(rr);
 }
@@ -448,12 +451,19 @@ static int run_prepare(call *cl, uint64_t id, bool detach, int fds[3], run_sink 
         if (!detach && conn_take_fds(cl->c, fds, 3) < 0)
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EBADF,
                                "the request did not carry stdin, stdout and stderr (3 descriptors with SCM_RIGHTS)");
+        if (!detach && conn_wait_count(cl->c, CONN_COMMANDS, 1) < 0) {
+                conn_release_fds(cl->c, fds, 3);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY, "this connection runs %u commands already",
+                               conn_waiting(cl->c, CONN_COMMANDS));
+        }
         rr = calloc(1, sizeof *rr);
         if (!rr) {
+                if (!detach)
+                        (void)conn_wait_count(cl->c, CONN_COMMANDS, -1);
                 conn_release_fds(cl->c, fds, detach ? 0 : 3);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
-        *rr = (run_reply){ .first = cl, .c = conn_ref(cl->c), .id = id };
+        *rr = (run_reply){ .first = cl, .c = conn_ref(cl->c), .id = id, .counted = !detach };
         *sink = (run_sink){ run_reply_report, run_reply_free, rr };
         return 0;
 }
@@ -586,12 +596,12 @@ void dispatch_conn_closed(conn *c) {
 static int count_in(call *cl, status *st) {
         int q;
 
-        if (conn_inflight(cl->c, 1) < 0)
+        if (conn_wait_count(cl->c, CONN_REQUESTS, 1) < 0)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
                                "too many requests of this connection are waiting for their answer");
         q = quota_take(cl->who->q, Q_WAITS, 1);
         if (q < 0) {
-                (void)conn_inflight(cl->c, -1);
+                (void)conn_wait_count(cl->c, CONN_REQUESTS, -1);
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, q,
                                "%s has %llu requests waiting for their answer already (at most %llu%s)",
                                quota_key(cl->who->q), (unsigned long long)quota_used(cl->who->q, Q_WAITS),

@@ -23,7 +23,7 @@
 #define OUTPUT_HIGH (4u << 20)
 /* Requests of one connection still waiting for their answer (destroy -f,
  * pause) or commands it runs. */
-#define CONN_INFLIGHT_MAX 64
+#define CONN_WAIT_MAX 64
 /* Descriptors a connection may have received and not yet handed to a
  * request (run and exec take three). */
 #define CONN_FDS_MAX 12
@@ -54,7 +54,7 @@ struct conn {
         /* Deadlines: a frame begun must be whole, and pending output must
          * move, within the server's timeout, or the client is cut off. */
         struct event *ev_frame, *ev_stall;
-        unsigned inflight;
+        unsigned waiting[_CONN_WAIT_MAX];
         struct evbuffer *in, *out;
         LIST_FIELDS(conn, conns);
         unsigned refs;
@@ -614,11 +614,15 @@ static void on_stall_deadline(evutil_socket_t fd, short what, void *arg) {
         cut_off(arg, "answers left unread");
 }
 
-int conn_inflight(conn *c, int delta) {
-        if (delta > 0 && c->inflight >= CONN_INFLIGHT_MAX)
+int conn_wait_count(conn *c, conn_wait k, int delta) {
+        if (delta > 0 && c->waiting[k] >= CONN_WAIT_MAX)
                 return -EBUSY;
-        c->inflight = (unsigned)((int)c->inflight + delta);
+        c->waiting[k] = (unsigned)((int)c->waiting[k] + delta);
         return 0;
+}
+
+unsigned conn_waiting(const conn *c, conn_wait k) {
+        return c->waiting[k];
 }
 
 void server_set_timeout(server *srv, unsigned ms) {

@@ -27,9 +27,14 @@ int server_new(struct event_base *base, manager *m, events *ev, int listen_fd, s
 /* How long a client may take to finish a request frame it began, or leave
  * answers unread without reading any, before it is cut off (default 30 s). */
 void server_set_timeout(server *srv, unsigned ms);
-/* Counts a request of C that waits (DELTA 1) or ended (-1); -EBUSY when C
- * has too many waiting already. */
-int conn_inflight(conn *c, int delta);
+/* What one connection may wait for at once: requests not yet answered,
+ * and commands whose end it waits for (each at most 64). */
+typedef enum conn_wait { CONN_REQUESTS, CONN_COMMANDS, _CONN_WAIT_MAX } conn_wait;
+/* Counts one more (DELTA 1) or one less (-1) of K for C; -EBUSY when C
+ * waits for as many as it may already. */
+int conn_wait_count(conn *c, conn_wait k, int delta);
+/* How many of K C waits for. */
+unsigned conn_waiting(const conn *c, conn_wait k);
 /* Serves connected socket FD (taken) for the caller WHO (moved into the
  * connection; its principal's connection already counted), as if accepted. */
 void server_add_conn(server *srv, int fd, caller *who);

@@ -29,9 +29,6 @@
 
 #define ARGS_MAX 4096
 #define ENV_MAX 4096
-/* Commands one requester (connection) may wait for at once. */
-#define RUNS_PER_OWNER_MAX 64
-
 typedef enum run_state {
         RUN_LOADING,    /* its bundle is read in a thread, with a deadline */
         RUN_STARTING,   /* cloned; the error pipe is watched, with a deadline */
@@ -260,18 +257,11 @@ static void on_started(evutil_socket_t fd, short what, void *arg) {
                 r->owner = NULL;
 }
 
-/* Whether ORIGIN may have one more command. */
-static int check_room(manager *m, const run_origin *o, bool detach, status *st) {
-        unsigned n = 0;
-        run *r;
-        int q;
+/* Whether ORIGIN's principal may have one more command. (What one
+ * connection may wait for is the requester's to bound.) */
+static int check_room(const run_origin *o, status *st) {
+        int q = quota_take(o->who->q, Q_RUNS, 1);
 
-        LIST_FOREACH(runs, r, m->runs)
-                n += r->owner == o->owner;
-        if (!detach && n >= RUNS_PER_OWNER_MAX)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EBUSY,
-                               "this connection runs %u commands already", n);
-        q = quota_take(o->who->q, Q_RUNS, 1);
         if (q < 0)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, q,
                                "%s runs %llu commands already (at most %llu%s)", quota_key(o->who->q),
@@ -293,7 +283,7 @@ static int start(manager *m, const run_origin *o, const char *name, const spawn_
         run *r;
         int x;
 
-        x = check_room(m, o, detach, st);
+        x = check_room(o, st);
         if (x >= 0 && !(r = calloc(1, sizeof *r))) {
                 quota_give(o->who->q, Q_RUNS, 1);
                 x = st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
@@ -749,7 +739,7 @@ static int load_then_start(manager *m, const run_origin *o, const Lmct__V1__RunR
         run *r;
         int x;
 
-        x = check_room(m, o, rq->detach, st);
+        x = check_room(o, st);
         if (x < 0)
                 return x;
         r = calloc(1, sizeof *r);

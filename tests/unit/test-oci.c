@@ -1,0 +1,108 @@
+/* OCI bundles (runtime/oci.c): config.json into limits, with crun's
+ * conversions, and what lmctld refuses, naming the field, rather than
+ * ignore. A bundle in a scratch directory; no cgroupfs needed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lmct-limits.h"
+#include "oci.h"
+#include "test.h"
+
+static char dir[] = "/tmp/lmct-test-oci.XXXXXX";
+
+static int load(const char *linux_json, const char *process_extra, oci_bundle **b, status *st) {
+        char path[256];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        f = fopen(path, "w");
+        if (!f)
+                abort();
+        fprintf(f,
+                "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"},"
+                " \"process\": {\"args\": [\"/bin/true\"], \"cwd\": \"/\"%s},"
+                " \"linux\": %s}",
+                process_extra, linux_json);
+        fclose(f);
+        *b = NULL;
+        return oci_load(dir, b, st);
+}
+
+static void test_resources(void) {
+        oci_bundle *b;
+        status st = { 0 };
+        const Lmct__V1__Limits *l;
+
+        CHECK(load("{\"resources\": {\"cpu\": {\"quota\": 150000, \"period\": 100000, \"shares\": 1024},"
+                   " \"memory\": {\"limit\": 536870912, \"swap\": 1073741824, \"reservation\": 1048576},"
+                   " \"pids\": {\"limit\": 64}}}",
+                   "", &b, &st) == 0);
+        l = b ? oci_limits(b) : NULL;
+        CHECK(l != NULL);
+        if (l) {
+                CHECK(l->has_cpu_millis && l->cpu_millis == 1500);
+                CHECK(l->has_cpu_period_us && l->cpu_period_us == 100000);
+                /* crun's shares-to-weight: 1024 shares is weight 39. */
+                CHECK(l->has_cpu_weight && l->cpu_weight == 39);
+                CHECK(l->has_memory_max && l->memory_max == 536870912);
+                /* OCI's swap counts memory too; cgroup v2's does not. */
+                CHECK(l->has_swap_max && l->swap_max == 536870912);
+                CHECK(l->has_memory_low && l->memory_low == 1048576);
+                CHECK(l->has_pids_max && l->pids_max == 64);
+        }
+        oci_free(b);
+
+        CHECK(load("{\"resources\": {\"memory\": {\"limit\": -1}, \"pids\": {\"limit\": 0}}}", "", &b, &st) == 0);
+        l = b ? oci_limits(b) : NULL;
+        CHECK(l && l->memory_max == LMCT_MAX && l->pids_max == LMCT_MAX && !l->has_cpu_millis);
+        oci_free(b);
+}
+
+static void refused(const char *linux_json, const char *process_extra, const char *field) {
+        oci_bundle *b;
+        status st = { 0 };
+        int r = load(linux_json, process_extra, &b, &st);
+
+        CHECK(r == -EINVAL);
+        CHECK(st.code == LMCT__V1__CODE__INVALID_ARGUMENT);
+        if (!strstr(st.msg, field)) {
+                test_failures++;
+                fprintf(stderr, "refusal does not name %s: %s\n", field, st.msg);
+        }
+        CHECK(b == NULL);
+        oci_free(b);
+}
+
+static void test_refusals(void) {
+        refused("{\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\"}}", "", "seccomp");
+        refused("{\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}", "", "uidMappings");
+        refused("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}}", "", "devices");
+        refused("{\"resources\": {\"hugepageLimits\": []}}", "", "hugepageLimits");
+        refused("{\"namespaces\": [{\"type\": \"network\", \"path\": \"/proc/1/ns/net\"}]}", "", "path");
+        refused("{\"namespaces\": [{\"type\": \"time\"}]}", "", "time");
+        refused("{}", ", \"terminal\": true", "terminal");
+        refused("{}", ", \"apparmorProfile\": \"x\"", "apparmorProfile");
+}
+
+int main(void) {
+        char rootfs[256];
+
+        if (!mkdtemp(dir))
+                abort();
+        snprintf(rootfs, sizeof rootfs, "%s/rootfs", dir);
+        if (mkdir(rootfs, 0755) < 0)
+                abort();
+        test_resources();
+        test_refusals();
+        {
+                char path[256];
+                snprintf(path, sizeof path, "%s/config.json", dir);
+                unlink(path);
+                rmdir(rootfs);
+                rmdir(dir);
+        }
+        printf("%d checks, %d failed\n", test_checks, test_failures);
+        return test_failures ? 1 : 0;
+}
