@@ -170,19 +170,33 @@ static int pause_check(node_wait *nw, bool timed_out, status *st) {
                        tree_path(nw->n, path, sizeof path), nw->m->pause_timeout_ms / 1000);
 }
 
+/* Writes NAME's cgroup.freeze (ON: 1, else 0); its directory into *RET_FD,
+ * its node into *RET_N, its full name into PATH. */
+static int set_frozen(manager *m, const char *name, bool on, char *path, size_t len, node **ret_n, int *ret_fd,
+                      status *st) {
+        _cleanup_close_ int fd = open_container(m, name, false, st, ret_n, path, len);
+        int r;
+
+        if (fd < 0)
+                return fd;
+        r = cg_write(fd, "cgroup.freeze", on ? "1" : "0");
+        if (r < 0)
+                return st_fail(st, st_code_from_errno(r), r, "cannot %s %s: %s", on ? "freeze" : "thaw", path,
+                               strerror(-r));
+        log_info("%s %s", on ? "paused" : "resumed", path);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int manager_pause(manager *m, const char *name, status *st, op_done_fn done, void *userdata) {
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
         node *n;
         int r;
 
-        fd = open_container(m, name, false, st, &n, path, sizeof path);
-        if (fd < 0)
-                return fd;
-        r = cg_write(fd, "cgroup.freeze", "1");
+        r = set_frozen(m, name, true, path, sizeof path, &n, &fd, st);
         if (r < 0)
-                return st_fail(st, st_code_from_errno(r), r, "cannot freeze %s: %s", path, strerror(-r));
-        log_info("paused %s", path);
+                return r;
         if (frozen(fd) > 0)
                 return 0;
         return node_wait_start(m, NULL, n, TAKE_FD(fd), false, m->pause_timeout_ms, pause_check, done, userdata, st);
@@ -192,16 +206,8 @@ int manager_resume(manager *m, const char *name, status *st) {
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
         node *n;
-        int r;
 
-        fd = open_container(m, name, false, st, &n, path, sizeof path);
-        if (fd < 0)
-                return fd;
-        r = cg_write(fd, "cgroup.freeze", "0");
-        if (r < 0)
-                return st_fail(st, st_code_from_errno(r), r, "cannot thaw %s: %s", path, strerror(-r));
-        log_info("resumed %s", path);
-        return 0;
+        return set_frozen(m, name, false, path, sizeof path, &n, &fd, st);
 }
 
 int manager_pid_position(manager *m, pid_t pid, int pidfd, char *name, size_t len, status *st) {

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "cleanup.h"
 #include "events.h"
 #include "listen.h"
 #include "list.h"
@@ -348,16 +349,8 @@ static void on_maccept(struct evconnlistener *l, evutil_socket_t fd, struct sock
         }
         if (!c || !c->in || !c->out || !c->ev_read || !c->ev_write || !c->deadline) {
                 if (c) {
-                        if (c->in)
-                                evbuffer_free(c->in);
-                        if (c->out)
-                                evbuffer_free(c->out);
-                        if (c->ev_read)
-                                event_free(c->ev_read);
-                        if (c->ev_write)
-                                event_free(c->ev_write);
-                        if (c->deadline)
-                                event_free(c->deadline);
+                        evbuffer_free_each((struct evbuffer *[]){ c->in, c->out }, 2);
+                        event_free_each((struct event *[]){ c->ev_read, c->ev_write, c->deadline }, 3);
                         free(c);
                 }
                 release_fds(mt->m->releaser, mt->q, &fd, 1, 0, 0);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "cleanup.h"
 #include "dispatch.h"
 #include "list.h"
 #include "lmct-frame.h"
@@ -740,18 +741,8 @@ void server_add_conn(server *srv, int fd, caller *who) {
                 quota *q = c ? c->who.q : who->q;
                 log_error("cannot serve a connection: out of memory");
                 if (c) {
-                        if (c->in)
-                                evbuffer_free(c->in);
-                        if (c->out)
-                                evbuffer_free(c->out);
-                        if (c->ev_read)
-                                event_free(c->ev_read);
-                        if (c->ev_write)
-                                event_free(c->ev_write);
-                        if (c->ev_frame)
-                                event_free(c->ev_frame);
-                        if (c->ev_stall)
-                                event_free(c->ev_stall);
+                        evbuffer_free_each((struct evbuffer *[]){ c->in, c->out }, 2);
+                        event_free_each((struct event *[]){ c->ev_read, c->ev_write, c->ev_frame, c->ev_stall }, 4);
                 }
                 release_fds(srv->m->releaser, q, &fd, 1, 1, 0);
                 if (c)

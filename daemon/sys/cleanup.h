@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <event2/buffer.h>
+#include <event2/event.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "util.h"
@@ -19,6 +21,20 @@ static inline void pb_freep(void *p) {
                 protobuf_c_message_free_unpacked(*m, NULL);
 }
 #define _cleanup_pb_ _cleanup_(pb_freep)
+
+/* Frees each of the N events and buffers that is not NULL: an error
+ * path's unwinding of a half-made connection. */
+static inline void event_free_each(struct event *const *ev, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (ev[i])
+                        event_free(ev[i]);
+}
+
+static inline void evbuffer_free_each(struct evbuffer *const *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (b[i])
+                        evbuffer_free(b[i]);
+}
 
 /* FUNCp(TYPE **) calls FUNC on a pointer that is not NULL. */
 #define DEFINE_POINTER_CLEANUP(type, func)              \
