@@ -366,6 +366,7 @@ static __attribute__((unused)) int find_cgpath(manager *m) {
 
 /* Opens the root ROOT_PATH into *RET, creating it if it is missing and its
  * parent is on cgroup v2; with CHECK, it must be on cgroup v2 itself. */
+static int open_root(const char *root_path, bool check, int *ret) __attribute__((nonnull));
 static int open_root(const char *root_path, bool check, int *ret) {
         _cleanup_close_ int fd = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct statfs sfs;
