@@ -47,7 +47,11 @@ static int run(ctx *c, int argc, char **argv, bool create) {
                         continue;
                 }
                 switch (o) {
-                case 'p': parents = true; break;
+                case 'p':
+                        if (!create)
+                                r = usage_error(c, "--parents is for create");
+                        parents = true;
+                        break;
                 case 'L':
                         if ((r = label_opt(c, optarg, create ? LABEL_SET : LABEL_EDIT, &lo)) == 0)
                                 r = -1;

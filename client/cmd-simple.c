@@ -18,9 +18,13 @@ static int parse(ctx *c, int argc, char **argv, const char *flags, bool *r_flag,
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        int o;
+        int o, idx = -1;
 
-        while ((o = getopt_long(argc, argv, flags, opts, NULL)) >= 0) {
+        while ((o = getopt_long(argc, argv, flags, opts, &idx)) >= 0) {
+                /* The table is shared: a long option of another verb is refused. */
+                if (o != '?' && !strchr(flags, o))
+                        return usage_error(c, "--%s is not an option of %s", opts[idx].name, c->verb);
+                idx = -1;
                 switch (o) {
                 case 'r': *r_flag = true; break;
                 case 'f': *f_flag = true; break;
