@@ -78,6 +78,15 @@ for f in lmct.h lmct.pb-c.h; do
         expect_eq "installed header $f" "$(find "$dest" -name "$f" | wc -l)" 1
 done
 expect_eq "installed lmct.proto" "$(find "$dest" -name lmct.proto | wc -l)" 1
+for page in man1/lmctl.1 man8/lmctld.8; do
+        f=$(find "$dest" -path "*/$page" | head -n 1)
+        expect_match "installed the man page $page, and man renders it" \
+                "$(MANWIDTH=80 man -l "${f:-/nonexistent}" 2>&1 | head -n 8)" "$(basename "${page%.*}") - "
+done
+expect_eq "lmctl and lmctld need no shared library of lmct's" \
+        "$(ldd "$(find "$dest" -name lmctl -type f | head -n 1)" "$(find "$dest" -name lmctld -type f | head -n 1)" | grep -c liblmct)" 0
+expect_eq "the shared liblmct exports lmct_* only" \
+        "$(nm -D --defined-only "$(find "$dest" -name 'liblmct.so.0.*' | head -n 1)" | awk '$2 != "A" && $3 !~ /^lmct_/' | wc -l)" 0
 unitdir=$(pkg-config --variable=systemdsystemunitdir systemd)
 sysusersdir=$(pkg-config --variable=sysusersdir systemd)
 for f in lmctld.service lmctld.socket; do
