@@ -107,7 +107,7 @@ int threshold_start(events *e, subscriber *s, int dirfd, uint64_t above, const c
                 return st_fail(st, st_code_from_errno(r), r, "cannot open memory.current of %s: %s", shown,
                                strerror(-r));
         }
-        e->n_thresholds++; /* memory_stop counts it off */
+        e->n_thresholds++; /* threshold_stop counts it off */
         /* A peak already past the threshold tells nothing new. */
         s->peak_fd = openat(dirfd, "memory.peak", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (s->peak_fd >= 0 && read_u64_at(s->peak_fd, &peak) == 0 && peak >= s->mem_above) {

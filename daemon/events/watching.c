@@ -68,7 +68,7 @@ void events_refresh(events *e, watched *w, bool report) {
                 if (cg_parse_key(buf, "frozen", &v) >= 0)
                         frozen = v;
                 /* The command lmctld ran may leave the cgroup a moment before
-                 * it is reaped: its exit status is awaited (events_run_ended). */
+                 * it is reaped: its exit status is awaited (on_run_ended). */
                 if (report && !populated && w->populated && e->run_waiting && e->run_waiting(e->m, w->name)) {
                         w->empty_held = true;
                         report = false;
