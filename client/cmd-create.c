@@ -24,7 +24,17 @@ static int owner_opt(ctx *c, const char *arg, uint32_t *uid, uint32_t *gid) {
         return 0;
 }
 
-static int run(ctx *c, int argc, char **argv, bool create) {
+/* What create and update were asked for. */
+typedef struct change_args {
+        Lmct__V1__Limits l;
+        bool parents, any, owner;
+        uint32_t owner_uid, owner_gid;
+        label_opts lo;
+} change_args;
+
+/* The options of create (CREATE) or update into A: -1 to go on, or the
+ * exit status. */
+static int parse_change(ctx *c, int argc, char **argv, bool create, change_args *a) {
         struct option opts[32] = {
                 { "parents", no_argument, NULL, 'p' },
                 { "json", no_argument, NULL, 'j' },
@@ -32,37 +42,33 @@ static int run(ctx *c, int argc, char **argv, bool create) {
                 { "owner", required_argument, NULL, 'o' },
                 { "label", required_argument, NULL, 'L' },
         };
-        Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT;
-        bool parents = false, any = false, owner = false;
-        uint32_t owner_uid = 0, owner_gid = 0;
-        label_opts lo = { 0 };
         int o, idx, r = -1;
 
         limit_options_copy(opts + 5, ELEMENTSOF(opts) - 5);
         while (r < 0 && (o = getopt_long(argc, argv, create ? "pjh" : "jh", opts, &idx)) >= 0) {
                 if (o >= LIMIT_OPT_BASE) {
-                        if ((r = limit_opt(c, opts[idx].name, optarg, &l)) == 0)
+                        if ((r = limit_opt(c, opts[idx].name, optarg, &a->l)) == 0)
                                 r = -1;
-                        any = true;
+                        a->any = true;
                         continue;
                 }
                 switch (o) {
                 case 'p':
                         if (!create)
                                 r = usage_error(c, "--parents is for create");
-                        parents = true;
+                        a->parents = true;
                         break;
                 case 'L':
-                        if ((r = label_opt(c, optarg, create ? LABEL_SET : LABEL_EDIT, &lo)) == 0)
+                        if ((r = label_opt(c, optarg, create ? LABEL_SET : LABEL_EDIT, &a->lo)) == 0)
                                 r = -1;
-                        any = true;
+                        a->any = true;
                         break;
                 case 'o':
                         if (!create)
                                 r = usage_error(c, "--owner is for create");
-                        else if ((r = owner_opt(c, optarg, &owner_uid, &owner_gid)) == 0)
+                        else if ((r = owner_opt(c, optarg, &a->owner_uid, &a->owner_gid)) == 0)
                                 r = -1;
-                        owner = true;
+                        a->owner = true;
                         break;
                 case 'j': c->json = true; break;
                 case 'h': cmd_usage(c->verb); r = EXIT_OK; break;
@@ -70,43 +76,51 @@ static int run(ctx *c, int argc, char **argv, bool create) {
                 }
         }
         if (r >= 0)
-                goto done;
+                return r;
         if (optind + 1 != argc) {
                 cmd_usage(c->verb);
-                r = usage_error(c, "give exactly one container name");
-                goto done;
+                return usage_error(c, "give exactly one container name");
         }
-        if (!create && !any) {
-                r = usage_error(c, "give at least one limit or label to change");
-                goto done;
-        }
-        if ((r = connect_daemon(c)))
-                goto done;
+        if (!create && !a->any)
+                return usage_error(c, "give at least one limit or label to change");
+        return -1;
+}
+
+/* Sends A for container NAME: 0 or a negative errno. */
+static int send_change(ctx *c, const char *name, bool create, change_args *a) {
         if (create) {
                 Lmct__V1__CreateRequest q = LMCT__V1__CREATE_REQUEST__INIT;
-                q.name = argv[optind];
-                q.limits = &l;
-                q.has_parents = q.parents = parents;
-                q.has_owner_uid = q.has_owner_gid = owner;
-                q.owner_uid = owner_uid;
-                q.owner_gid = owner_gid;
-                q.labels = lo.p;
-                q.n_labels = lo.n;
-                r = lmct_create_request(c->client, &q);
+                q.name = (char *)name;
+                q.limits = &a->l;
+                q.has_parents = q.parents = a->parents;
+                q.has_owner_uid = q.has_owner_gid = a->owner;
+                q.owner_uid = a->owner_uid;
+                q.owner_gid = a->owner_gid;
+                q.labels = a->lo.p;
+                q.n_labels = a->lo.n;
+                return lmct_create_request(c->client, &q);
         } else {
                 Lmct__V1__UpdateRequest q = LMCT__V1__UPDATE_REQUEST__INIT;
-                q.name = argv[optind];
-                q.limits = &l;
-                q.labels = lo.p;
-                q.n_labels = lo.n;
-                q.remove_labels = lo.remove;
-                q.n_remove_labels = lo.n_remove;
-                r = lmct_update_request(c->client, &q);
+                q.name = (char *)name;
+                q.limits = &a->l;
+                q.labels = a->lo.p;
+                q.n_labels = a->lo.n;
+                q.remove_labels = a->lo.remove;
+                q.n_remove_labels = a->lo.n_remove;
+                return lmct_update_request(c->client, &q);
         }
-        r = r < 0 ? call_failed(c, argv[optind], r) : EXIT_OK;
-done:
-        free(l.cpuset_cpus);
-        label_opts_done(&lo);
+}
+
+static int run(ctx *c, int argc, char **argv, bool create) {
+        change_args a = { .l = LMCT__V1__LIMITS__INIT };
+        int r = parse_change(c, argc, argv, create, &a);
+
+        if (r < 0 && !(r = connect_daemon(c))) {
+                r = send_change(c, argv[optind], create, &a);
+                r = r < 0 ? call_failed(c, argv[optind], r) : EXIT_OK;
+        }
+        free(a.l.cpuset_cpus);
+        label_opts_done(&a.lo);
         return r;
 }
 
