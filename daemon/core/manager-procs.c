@@ -326,6 +326,6 @@ void manager_set_last_run(manager *m, const char *name, const run_status *rs) {
                 n->last_run = malloc(sizeof *n->last_run);
         if (n && n->last_run)
                 *n->last_run = *rs;
-        if (m->observer.run_ended)
+        if (rs->exited && m->observer.run_ended)
                 m->observer.run_ended(m->observer.userdata, name);
 }

@@ -132,5 +132,6 @@ int manager_resolve(manager *m, const char *name, bool allow_root, char *out, si
  * LOG_PATH the file its detached output went to, with ERROR why it could
  * not be executed. NULL when out of memory. */
 Lmct__V1__RunResult *run_result_message(const run_status *rs, bool log_path, const char *error);
-/* Records how the last command in NAME went, and tells the observer. */
+/* Records how the last command in NAME went; once it ended, tells the
+ * observer. */
 void manager_set_last_run(manager *m, const char *name, const run_status *rs);

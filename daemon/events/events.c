@@ -82,7 +82,7 @@ void sub_send(subscriber *s, Lmct__V1__Event *ev) {
         }
         if (s->dropped) {
                 Lmct__V1__Event *d = ev_make("dropped", "");
-                int r = d ? -ENOMEM : 0;
+                int r = -ENOMEM; /* kept for later if the notice cannot be made */
                 if (d) {
                         d->has_count = true;
                         d->count = s->dropped;

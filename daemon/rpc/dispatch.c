@@ -402,6 +402,10 @@ static void run_reply_report(void *userdata, const run_report *rep) {
                 r = st_fail(&oom, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
                 st = &oom;
         }
+        /* A run's answers say "exited" only once it did (show and events
+         * say it either way). */
+        if (res)
+                res->has_exited = rep->rs->exited;
         if (rr->first) {
                 call *cl = TAKE_PTR(rr->first);
                 log_set_context(&cl->ctx);

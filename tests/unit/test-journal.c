@@ -100,8 +100,10 @@ int main(void) {
         dir("root/x");
         put("root/x/memory.max", "max");
         put("root/x/cgroup.procs", "0");
-        recover("update x\nmemory.max=456\nlabels=job=a\tteam=b\n");
+        put("root/x/cgroup.max.descendants", ""); /* a plain file: written over, not replaced */
+        recover("update x\nmemory.max=456\ncgroup.max.descendants=21\nlabels=job=a\tteam=b\n");
         CHECK_STR(get("root/x/memory.max"), "456");
+        CHECK_STR(get("root/x/cgroup.max.descendants"), "21");
         {
                 char path[256], v[64] = "";
                 ssize_t n;
@@ -121,7 +123,7 @@ int main(void) {
         CHECK(exists("root/x") && exists("root/keep"));
 
         /* Clean up. */
-        for (const char *const *f = (const char *const[]){ "root/x/memory.max", "root/x/cgroup.procs", NULL }; *f; f++)
+        for (const char *const *f = (const char *const[]){ "root/x/memory.max", "root/x/cgroup.procs", "root/x/cgroup.max.descendants", NULL }; *f; f++)
                 unlinkat(AT_FDCWD, path_of(*f), 0);
         for (const char *const *d = (const char *const[]){ "root/x", "root/keep", "root", "outside", NULL }; *d; d++)
                 rmdir(path_of(*d));
