@@ -60,6 +60,19 @@ expect_rc 2 "a key both set and removed, refused by lmctld: exit 2" lm update ho
 expect_match "naming the key" "$ERR" 'label key "job" is both set and removed'
 expect_eq "the labels are as they were" "$(lm show hostA/lab | grep '^labels')" "labels      job=etl-1 team=infra"
 expect_eq "and the tree" "$(find "$ROOT" -type d | sort)" "$tree_before"
+# Bash completion, called as bash calls it, against this daemon.
+comp() { LMCTL=$LMCTL bash -c '. "$1" "$2"; complete_line "$3"' _ "$(dirname "$0")/../helpers/complete.sh" \
+        "$(dirname "$0")/../../client/lmctl.bash" "$1"; }
+expect_eq "completion: a verb" "$(comp "lmctl cre")" "create"
+expect_eq "completion: a verb's options, from its --help" "$(comp "lmctl create x --memory-")" \
+        "--memory-high --memory-low --memory-min"
+expect_eq "completion: container names from the live daemon" "$(comp "lmctl -s $SOCK show hostA/")" \
+        "hostA/lab hostA/sub1"
+expect_eq "completion: no name after the first" "$(comp "lmctl -s $SOCK show hostA/sub1 ")" ""
+expect_eq "completion: a value is not completed" "$(comp "lmctl -s $SOCK create x --owner ")" ""
+expect_eq "completion: nothing, and no noise, when no daemon answers" \
+        "$(comp "lmctl -s /run/lmct-none-$$.sock show h" 2>&1)" ""
+expect_match "completion: after --, a command" "$(comp "lmctl -s $SOCK run hostA/sub1 -- ech")" "^echo$"
 expect_rc 0 "destroy -r on this host" lm destroy -r hostA
 daemon_stop
 rmdir "$ROOT" 2>/dev/null
@@ -78,6 +91,8 @@ for f in lmct.h lmct.pb-c.h; do
         expect_eq "installed header $f" "$(find "$dest" -name "$f" | wc -l)" 1
 done
 expect_eq "installed lmct.proto" "$(find "$dest" -name lmct.proto | wc -l)" 1
+expect_eq "installed the bash completion where bash-completion looks" \
+        "$(find "$dest" -path '*/share/bash-completion/completions/lmctl' | wc -l)" 1
 for page in man1/lmctl.1 man8/lmctld.8; do
         f=$(find "$dest" -path "*/$page" | head -n 1)
         expect_match "installed the man page $page, and man renders it" \

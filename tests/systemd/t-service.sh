@@ -84,6 +84,16 @@ expect_eq "and lmctld never made a cgroup below its service" \
 check "create containerA with limits" $L create containerA --cpu 2 --memory 256M
 check "create containerA/sub1 with limits and labels" $L create containerA/sub1 --cpu 1 --pids 50 --label job=web --label team=infra
 check "create b" $L create b --memory-high 100M
+# Tab completion as an operator's bash has it: bash-completion finds the
+# installed file by itself, and names come from the running lmctld.
+expect_eq "bash-completion loads lmctl's installed completion" \
+        "$(bash --norc -c '. /usr/share/bash-completion/bash_completion; __load_completion lmctl && complete -p lmctl' 2>&1)" \
+        "complete -F _lmctl lmctl"
+expect_eq "and completes container names from lmctld" \
+        "$(bash --norc -c '. /usr/share/bash-completion/bash_completion; __load_completion lmctl
+                COMP_WORDS=(lmctl show containerA/); COMP_CWORD=2
+                _lmctl lmctl containerA/ show; echo "${COMPREPLY[*]}"' 2>&1)" \
+        "containerA/sub1"
 sleep 100000 & SP=$!
 BG_PIDS+=("$SP")
 check "a process enters containerA/sub1" $L enter containerA/sub1 "$SP"
