@@ -23,6 +23,8 @@ static const cmd commands[] = {
         { "kill", "NAME [-s SIG]", "signal every process in a container and below (default KILL)", cmd_kill },
         { "detect", "PID", "tell which container a process is in", cmd_detect },
         { "stats", "NAME [-r]", "CPU, memory, pids, io and pressure counters (-r: a table of the subtree)", cmd_stats },
+        { "top", "[NAME] [-d SECONDS] [-o COLUMN] [-b] [-n N]",
+          "a live view of a subtree, refreshed every second (-b: plain frames, -n: that many)", cmd_top },
         { "events", "[NAME] [-r] [--memory-above SIZE] [--pressure RES[:some|:full]:STALL/WINDOW]...",
           "stream events (oom, empty, frozen, created, ...) until interrupted", cmd_events },
         { "run", "NAME [--rm] [-d] [--isolate LIST] [--hostname H] [--rootfs DIR | --bundle DIR] [-e K=V]... [--cwd DIR] [--user UID[:GID]] [LIMITS] [-- CMD [ARG...]]",

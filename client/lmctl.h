@@ -108,6 +108,7 @@ int cmd_exec(ctx *c, int argc, char **argv);
 int cmd_spec(ctx *c, int argc, char **argv);
 int cmd_stats(ctx *c, int argc, char **argv);
 int cmd_events(ctx *c, int argc, char **argv);
+int cmd_top(ctx *c, int argc, char **argv);
 
 /* Any protobuf-c message as JSON (field names as in the .proto). */
 struct json_object *pb_to_json(const ProtobufCMessage *m);
