@@ -6,10 +6,10 @@
 # no daemon answers within two seconds. After `--`, run and exec complete a
 # command line.
 
-_lmctl_verbs="create update destroy list show ps enter pause resume kill detect stats events run exec spec version"
+_lmctl_verbs="create update destroy list show ps enter pause resume kill detect stats top events run exec spec version"
 
 # The verbs whose first argument is a container's name.
-_lmctl_named="create update destroy list show ps enter pause resume kill stats events run exec"
+_lmctl_named="create update destroy list show ps enter pause resume kill stats top events run exec"
 
 _lmctl() {
         local cmd=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -69,6 +69,12 @@ _lmctl() {
                 COMPREPLY=($(compgen -d -- "$cur"))
                 return
                 ;;
+        -o | --order)
+                if [[ $verb == top ]]; then
+                        COMPREPLY=($(compgen -W "cpu memory pids read write throttled psi-cpu psi-memory psi-io name" -- "$cur"))
+                        return
+                fi
+                ;;
         -s | --signal)
                 if [[ $verb == kill ]]; then
                         COMPREPLY=($(compgen -W "KILL TERM INT HUP QUIT USR1 USR2 STOP CONT" -- "${cur^^}"))
@@ -79,7 +85,8 @@ _lmctl() {
         # A value is not completed.
         [[ $prev == -* && $argopts == *" $prev "* ]] && return
         if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "$opts --json --help" -- "$cur"))
+                [[ $verb == top || $verb == spec ]] || opts+=" --json"
+                COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
                 return
         fi
         # Which argument this is, options and their values aside.

@@ -64,6 +64,7 @@ expect_eq "and the tree" "$(find "$ROOT" -type d | sort)" "$tree_before"
 comp() { LMCTL=$LMCTL bash -c '. "$1" "$2"; complete_line "$3"' _ "$(dirname "$0")/../helpers/complete.sh" \
         "$(dirname "$0")/../../client/lmctl.bash" "$1"; }
 expect_eq "completion: a verb" "$(comp "lmctl cre")" "create"
+expect_eq "completion: top's columns" "$(comp "lmctl top -o psi-")" "psi-cpu psi-memory psi-io"
 expect_eq "completion: a verb's options, from its --help" "$(comp "lmctl create x --memory-")" \
         "--memory-high --memory-low --memory-min"
 expect_eq "completion: container names from the live daemon" "$(comp "lmctl -s $SOCK show hostA/")" \
