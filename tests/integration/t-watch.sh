@@ -248,14 +248,10 @@ expect_eq "and throttled periods match the kernel's" "$(mval container_cpu_cfs_t
 expect_eq "/metrics other paths: 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/x")" 404
 lm destroy -f busy >/dev/null
 
-# An agent in Python, with code generated from proto/ now.
-mkdir -p "$LOGS/pygen"
-if protoc --proto_path="$(dirname "$0")/../../proto" --python_out="$LOGS/pygen" lmct.proto 2>"$LOGS/protoc.$$"; then
-        pass "protoc generates the Python messages from proto/lmct.proto"
-else
-        fail "protoc generates the Python messages" "$(cat "$LOGS/protoc.$$")"
-fi
-"$PY" "$(dirname "$0")/../agents/agent.py" "$SOCK" "$LOGS/pygen" "pyagent" | sed "s/^\(PASS\|FAIL\): /\1: $TD: /"
+# An agent in Python, with the lmct package as built (python/lmct).
+expect_eq "the build made the Python package, its messages generated from proto/lmct.proto" \
+        "$(cd "$BUILD/python/lmct" 2>&1 && ls __init__.py lmct_pb2.py 2>&1 | tr '\n' ' ')" "__init__.py lmct_pb2.py "
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$BUILD/python "$PY" "$(dirname "$0")/../agents/agent.py" "$SOCK" "pyagent" | sed "s/^\(PASS\|FAIL\): /\1: $TD: /"
 
 kill "$SUB" 2>/dev/null
 for c in oomc e1 pz mh thr psi; do lm destroy -f "$c" >/dev/null; done

@@ -70,6 +70,9 @@ expect_match "lmctld owns the delegated scope" "$OUT" "cgroup root +$SCOPE|$SCOP
 expect_rc 0 "the agent runs with the installed liblmct, no LD_LIBRARY_PATH" /var/tmp/agent "$SOCKET" agents/a1
 expect_eq "what the agent listed" "$(echo $OUT)" "agents agents/a1 duplicate: ALREADY_EXISTS"
 $L destroy agents >/dev/null 2>&1
+expect_eq "the installed Python package speaks to lmctld (python3 -c 'import lmct')" \
+        "$(cd / && PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -c 'import lmct; c = lmct.Client(); c.create("py/a", parents=True); print(c.list("py", recursive=True), c.version().protocol); c.destroy("py", recursive=True)' 2>&1)" \
+        "['py/a'] 1"
 
 # The layout systemd's delegation rules ask for.
 expect_eq "the scope lmct.scope is active" "$(systemctl show -p ActiveState --value lmct.scope)" active
