@@ -5,8 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 daemon_start || exit 0
 
-lm create -p a/busy >/dev/null
-lm create a/idle >/dev/null
+# Limits turn on the memory and pids controllers down to both (a column
+# whose controller is off for a container shows "-").
+lm create -p a/busy --pids 100 --memory 1G >/dev/null
+lm create a/idle --pids 100 --memory 1G >/dev/null
 spawn_in a/busy spin
 # More processes, no CPU: three sleepers in a/idle.
 for _ in 1 2 3; do
