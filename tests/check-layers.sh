@@ -5,7 +5,8 @@
 #
 # 1. Includes: every #include "..." in daemon/ names a header of the same
 #    layer or of one below (runtime and events are siblings: neither
-#    includes the other), and no header includes itself through others.
+#    includes the other), a layer's *-internal.h only from its own files,
+#    and no header includes itself through others.
 # 2. Calls: every symbol a layer's library leaves undefined is defined by
 #    the same layer or one below, or outside lmctld (libc, libevent, ...).
 #    This needs a build: with BUILD, the libraries in BUILD/daemon are read.
@@ -43,7 +44,9 @@ for f in daemon/main.c daemon/*/*.[ch]; do
                 to=${home[$inc]:-}
                 [ -n "$to" ] || continue   # liblmct, proto, system
                 edges[$(basename "$f")]+=" $inc"
-                if allowed "$from" "$to"; then
+                if [[ $inc == *-internal.h && $from != "$to" ]]; then
+                        bad "$f includes $inc, which is internal to layer $to"
+                elif allowed "$from" "$to"; then
                         ok
                 else
                         bad "$f includes $inc of layer $to: $from may not depend on $to"

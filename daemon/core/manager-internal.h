@@ -1,11 +1,9 @@
-/* Helpers shared by the manager's files. */
+/* Helpers shared by the core's files, and by them alone (an upper layer
+ * uses manager.h; tests/check-layers.sh checks it). */
 #pragma once
 
 #include "manager.h"
 #include "cgroup.h"
-
-/* Printable, quoted, shortened form of an untrusted string. */
-const char *quote(const char *s, char *buf, size_t len);
 
 /* Validates NAME; on success *RET_NORM points at its normalized form
  * (inside NAME) and the depth is returned. */
@@ -13,19 +11,6 @@ int check_name(manager *m, const char *name, bool allow_root, status *st, const 
 
 /* Validates NAME and finds its node, refusing one being destroyed. */
 int find_node(manager *m, const char *name, bool allow_root, status *st, node **ret);
-
-/* Opens N's cgroup directory. If it vanished behind lmctld's back, drops N
- * from the index and says NOT_FOUND. */
-int open_node(manager *m, node *n, status *st);
-
-/* N's directory fd without a syscall for the root: returns the root's fd
- * (*OWNED -1) or a new fd that is also stored in *OWNED for the caller to
- * close. */
-int node_fd(manager *m, node *n, status *st, int *owned);
-
-/* Enables MASK's controllers in every cgroup from the root down to PARENT,
- * so that PARENT's children have those controllers' files. */
-int ensure_controllers(manager *m, node *parent, unsigned mask, status *st);
 
 /* An operation waits on N: its ancestors cannot be destroyed meanwhile. */
 void node_hold(node *n);
@@ -70,9 +55,6 @@ int adopt(manager *m, node *n, int fd);
 
 /* The usage figures of the cgroup FD (show, stats). */
 int read_usage(int fd, Lmct__V1__Usage *u);
-/* A Pressure message of one *.pressure line (stats, events); NULL when out
- * of memory. */
-Lmct__V1__Pressure *pressure_message(const cg_pressure *p);
 /* OWN tightened by every ancestor of N up to the root (show, stats). */
 int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, Lmct__V1__Limits **ret);
 

@@ -16,28 +16,6 @@
 #include "log.h"
 #include "util.h"
 
-const char *quote(const char *s, char *buf, size_t len) {
-        size_t o = 0;
-
-        if (len < 8)
-                return "";
-        buf[o++] = '"';
-        for (; *s && o < len - 6; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-                        buf[o++] = (char)c;
-                else
-                        o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-        }
-        if (*s && o < len - 4) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o++] = '"';
-        buf[o] = '\0';
-        return buf;
-}
-
 int answer_too_big(status *st, size_t max) {
         return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -EMSGSIZE,
                        "the answer would be over %zu bytes, more than this caller may be sent at once: ask for "

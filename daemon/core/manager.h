@@ -128,6 +128,19 @@ int manager_leaf_fd(manager *m, const char *name, status *st);
 int manager_exists(manager *m, const char *name, status *st);
 /* The full name of existing container NAME ("" for the root) into OUT. */
 int manager_resolve(manager *m, const char *name, bool allow_root, char *out, size_t len, status *st);
+/* Opens N's cgroup directory. If it vanished behind lmctld's back, drops N
+ * from the index and says NOT_FOUND. */
+int open_node(manager *m, node *n, status *st);
+/* N's directory fd without a syscall for the root: returns the root's fd
+ * (*OWNED -1) or a new fd that is also stored in *OWNED for the caller to
+ * close. */
+int node_fd(manager *m, node *n, status *st, int *owned);
+/* Enables MASK's controllers in every cgroup from the root down to PARENT,
+ * so that PARENT's children have those controllers' files. */
+int ensure_controllers(manager *m, node *parent, unsigned mask, status *st);
+/* A Pressure message of one *.pressure line (stats, events); NULL when out
+ * of memory. */
+Lmct__V1__Pressure *pressure_message(const cg_pressure *p);
 /* The RunResult message of RS: its pid and, once it ended, how; with
  * LOG_PATH the file its detached output went to, with ERROR why it could
  * not be executed. NULL when out of memory. */

@@ -14,7 +14,7 @@
 
 #include "events.h"
 #include "list.h"
-#include "manager-internal.h"
+#include "manager.h"
 
 /* Bytes of a subscriber's events that may wait unsent before more are
  * dropped (and counted). */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manager-internal.h"
+#include "manager.h"
 
 /* NAME without its leading slashes, and whether it names the root. */
 static const char *strip(const char *name, bool *root) {

@@ -11,7 +11,7 @@
 #include "labels.h"
 #include "lmct-name.h"
 #include "log.h"
-#include "manager-internal.h"
+#include "manager.h"
 #include "runs.h"
 #include "util.h"
 

@@ -33,7 +33,7 @@
 #include "listen.h"
 #include "list.h"
 #include "log.h"
-#include "manager-internal.h"
+#include "manager.h"
 #include "release.h"
 #include "util.h"
 

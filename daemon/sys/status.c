@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int st_fail(status *st, Lmct__V1__Code code, int r, const char *fmt, ...) {
         va_list ap;
@@ -31,4 +32,26 @@ Lmct__V1__Code st_code_from_errno(int r) {
         default:
                 return LMCT__V1__CODE__INTERNAL;
         }
+}
+
+const char *quote(const char *s, char *buf, size_t len) {
+        size_t o = 0;
+
+        if (len < 8)
+                return "";
+        buf[o++] = '"';
+        for (; *s && o < len - 6; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+                        buf[o++] = (char)c;
+                else
+                        o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+        }
+        if (*s && o < len - 4) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o++] = '"';
+        buf[o] = '\0';
+        return buf;
 }
