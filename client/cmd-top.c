@@ -106,9 +106,9 @@ static double psi(const Lmct__V1__Pressure *p) {
         return p && p->has_avg10 ? p->avg10 : NAN;
 }
 
-/* Rates of S against what it was DT seconds ago (PREV), into R. */
-static void row_of(const Lmct__V1__Stats *s, const sample *prev, double dt, row *r) {
-        sample now = sample_of(s);
+/* Rates of S (whose counters are NOW) against what it was DT seconds ago
+ * (PREV), into R. */
+static void row_of(const Lmct__V1__Stats *s, sample now, const sample *prev, double dt, row *r) {
         const Lmct__V1__Usage *u = s->usage;
 
         r->name = s->name;
@@ -139,27 +139,13 @@ static void forget_samples(top *t) {
         t->n_prev = 0;
 }
 
-/* Keeps the counters of the last answer for the next one's rates. */
-static int keep_samples(top *t, const Lmct__V1__StatsResult *res, double when) {
-        sample *v = calloc(res->n_stats ? res->n_stats : 1, sizeof *v);
-
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < res->n_stats; i++) {
-                v[i] = sample_of(res->stats[i]);
-                if (!(v[i].name = strdup(v[i].name ? v[i].name : ""))) {
-                        while (i--)
-                                free(v[i].name);
-                        free(v);
-                        return -ENOMEM;
-                }
-        }
+/* Keeps V (N samples, taken, names copied) for the next answer's rates. */
+static void keep_samples(top *t, sample *v, size_t n, double when) {
         forget_samples(t);
         t->prev = v;
-        t->n_prev = res->n_stats;
+        t->n_prev = n;
         qsort(t->prev, t->n_prev, sizeof *t->prev, by_name);
         t->prev_t = when;
-        return 0;
 }
 
 static int compare_rows(const void *a, const void *b, void *arg) {
@@ -181,6 +167,7 @@ static int refresh(top *t) {
         lmct_response *resp = NULL;
         const Lmct__V1__StatsResult *res;
         double when, dt;
+        sample *now;
         row *rows;
         int r = lmct_stats(t->c->client, t->name, true, &resp);
 
@@ -190,35 +177,42 @@ static int refresh(top *t) {
         res = resp->stats;
         dt = t->prev ? when - t->prev_t : 0;
         rows = calloc(res->n_stats ? res->n_stats : 1, sizeof *rows);
-        if (!rows) {
-                lmct_response_free(resp);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < res->n_stats; i++) {
+        now = calloc(res->n_stats ? res->n_stats : 1, sizeof *now);
+        r = rows && now ? 0 : -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < res->n_stats; i++) {
                 sample key = { .name = res->stats[i]->name ? res->stats[i]->name : "" };
                 const sample *prev = t->n_prev ? bsearch(&key, t->prev, t->n_prev, sizeof *t->prev, by_name) : NULL;
-                row_of(res->stats[i], prev, dt, i == 0 ? &t->total : &rows[i - 1]);
+                now[i] = sample_of(res->stats[i]);
+                row_of(res->stats[i], now[i], prev, dt, i == 0 ? &t->total : &rows[i - 1]);
+                if (!(now[i].name = strdup(key.name)))
+                        r = -ENOMEM;
         }
-        r = keep_samples(t, res, when);
+        if (r < 0) {
+                for (size_t i = 0; now && i < res->n_stats; i++)
+                        free(now[i].name);
+                free(now);
+                free(rows);
+                lmct_response_free(resp);
+                return r;
+        }
+        keep_samples(t, now, res->n_stats, when);
         free(t->rows);
         lmct_response_free(t->resp);
         t->rows = rows;
         t->n_rows = res->n_stats ? res->n_stats - 1 : 0;
         t->resp = resp;
-        return r;
+        return 0;
 }
 
 /* V in column K as shown. */
 static const char *cell(int k, double v, char *buf, size_t len) {
-        char s[32];
-
         if (isnan(v))
                 return "-";
         switch (k) {
-        case C_MEM: return lmct_format_size((uint64_t)v, buf, len);
-        case C_PIDS: snprintf(buf, len, "%.0f", v); return buf;
+        case C_MEM:
         case C_READ:
-        case C_WRITE: snprintf(buf, len, "%s", lmct_format_size((uint64_t)v, s, sizeof s)); return buf;
+        case C_WRITE: return lmct_format_size((uint64_t)v, buf, len);
+        case C_PIDS: snprintf(buf, len, "%.0f", v); return buf;
         default: snprintf(buf, len, "%.1f", v); return buf;
         }
 }
