@@ -7,7 +7,8 @@ pkgs=(gcc pkg-config meson ninja-build protobuf-c-compiler libprotobuf-c-dev lib
       libjson-c-dev libcap-dev libc6-dev qemu-system-x86 linux-image-amd64 busybox-static gzip procps
       crun python3
       systemd dbus util-linux passwd valgrind clang libclang-rt-14-dev gdb
-      python3-protobuf protobuf-compiler python3-prometheus-client curl scdoc man-db bash-completion tmux)
+      python3-protobuf protobuf-compiler python3-prometheus-client curl scdoc man-db bash-completion tmux
+      golang-go golang-google-protobuf-dev golang-golang-x-sys-dev protoc-gen-go)
 missing=()
 for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

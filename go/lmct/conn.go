@@ -1,0 +1,215 @@
+package lmct
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	pb "lmct.dev/go/lmct/lmctpb"
+)
+
+// maxAnswer bounds one answer's frame: lmctld sends at most 64 MiB at
+// once (root's cap on list, ps and stats), so a longer prefix means the
+// stream is not lmctld's.
+const maxAnswer = 64<<20 + 4096
+
+// ErrClosed is returned by calls on a connection that was closed, by the
+// caller or by lmctld; errors.Is(err, ErrClosed) holds for both.
+var ErrClosed = errors.New("lmct: connection closed")
+
+// conn is one connection to lmctld: frames, ids, and a reader goroutine
+// that hands each answer to the call that waits for its id.
+type conn struct {
+	uc *net.UnixConn
+
+	wmu sync.Mutex // one frame at a time on the wire
+
+	mu      sync.Mutex
+	nextID  uint64
+	waiters map[uint64]chan *pb.Response
+	err     error // why the connection ended; set once
+	done    chan struct{}
+}
+
+func dial(path string) (*conn, error) {
+	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{uc: uc, nextID: 1, waiters: map[uint64]chan *pb.Response{}, done: make(chan struct{})}
+	go c.readLoop()
+	return c, nil
+}
+
+// register reserves an id and a channel for its answers. A channel of
+// capacity 1 suits a request answered once; run, exec and events get a
+// deeper one and are drained by their owner.
+func (c *conn) register(depth int) (uint64, chan *pb.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, nil, c.err
+	}
+	id := c.nextID
+	c.nextID++
+	ch := make(chan *pb.Response, depth)
+	c.waiters[id] = ch
+	return id, ch, nil
+}
+
+func (c *conn) unregister(id uint64) {
+	c.mu.Lock()
+	delete(c.waiters, id)
+	c.mu.Unlock()
+}
+
+// send writes REQ under ID, with FILES as SCM_RIGHTS on the frame's first
+// byte when there are any.
+func (c *conn) send(id uint64, req *pb.Request, files []*os.File) error {
+	req.Id = proto.Uint64(id)
+	body, err := proto.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("lmct: encoding the request: %w", err)
+	}
+	frame := protowire.AppendVarint(make([]byte, 0, len(body)+protowire.SizeVarint(uint64(len(body)))), uint64(len(body)))
+	frame = append(frame, body...)
+
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if len(files) > 0 {
+		fds := make([]int, len(files))
+		for i, f := range files {
+			fds[i] = int(f.Fd())
+		}
+		n, _, err := c.uc.WriteMsgUnix(frame, unix.UnixRights(fds...), nil)
+		for _, f := range files {
+			runtime.KeepAlive(f)
+		}
+		if err != nil {
+			return c.fail(err)
+		}
+		frame = frame[n:]
+	}
+	if len(frame) > 0 {
+		if _, err := c.uc.Write(frame); err != nil {
+			return c.fail(err)
+		}
+	}
+	return nil
+}
+
+// fail ends the connection with ERR (the first reason wins) and wakes
+// every waiter; it returns the reason kept.
+func (c *conn) fail(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		if !errors.Is(err, ErrClosed) {
+			err = &closedError{cause: err}
+		}
+		c.err = err
+		c.uc.Close()
+		close(c.done)
+	}
+	return c.err
+}
+
+func (c *conn) close() error {
+	c.fail(ErrClosed)
+	return nil
+}
+
+// readLoop reads answers until the connection ends and delivers each to
+// the waiter of its id. An answer with id 0 is lmctld refusing the
+// connection or a frame: it ends the connection with that status.
+func (c *conn) readLoop() {
+	r := bufio.NewReaderSize(c.uc, 64<<10)
+	for {
+		resp, err := readFrame(r)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("lmctld closed the connection")
+			}
+			c.fail(err)
+			return
+		}
+		id := resp.GetId()
+		if id == 0 {
+			c.fail(statusError(resp.GetStatus()))
+			return
+		}
+		c.mu.Lock()
+		ch := c.waiters[id]
+		c.mu.Unlock()
+		if ch == nil {
+			continue // an answer nobody waits for any more (a call given up)
+		}
+		select {
+		case ch <- resp:
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// readFrame reads one size-delimited Response.
+func readFrame(r *bufio.Reader) (*pb.Response, error) {
+	var prefix [binaryMaxVarintLen]byte
+	n := 0
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			if n > 0 && errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		prefix[n] = b
+		n++
+		if b < 0x80 {
+			break
+		}
+		if n == len(prefix) {
+			return nil, errors.New("lmctld sent a length prefix over 10 bytes")
+		}
+	}
+	size, m := protowire.ConsumeVarint(prefix[:n])
+	if m < 0 {
+		return nil, fmt.Errorf("lmctld sent a malformed length prefix: %v", protowire.ParseError(m))
+	}
+	if size > maxAnswer {
+		return nil, fmt.Errorf("lmctld sent a frame of %d bytes, over %d", size, maxAnswer)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(r, body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	resp := &pb.Response{}
+	if err := proto.Unmarshal(body, resp); err != nil {
+		return nil, fmt.Errorf("lmctld sent an answer that does not decode: %w", err)
+	}
+	return resp, nil
+}
+
+const binaryMaxVarintLen = 10
+
+// closedError is why a connection ended: errors.Is(err, ErrClosed) holds,
+// and the cause (an *Error when lmctld refused the connection) stays
+// reachable for errors.Is and errors.As.
+type closedError struct{ cause error }
+
+func (e *closedError) Error() string        { return ErrClosed.Error() + ": " + e.cause.Error() }
+func (e *closedError) Unwrap() error        { return e.cause }
+func (e *closedError) Is(target error) bool { return target == ErrClosed }

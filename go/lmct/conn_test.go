@@ -1,0 +1,304 @@
+package lmct
+
+// Tests of the client's side of the protocol against a scripted peer on a
+// Unix socket: framing, ids, pipelining, deadlines, refusals, descriptors.
+// They need no lmctld; client_test.go runs against a real one.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	pb "lmct.dev/go/lmct/lmctpb"
+)
+
+// peer listens on a fresh socket and runs SERVE on the first connection.
+func peer(t *testing.T, serve func(c *net.UnixConn)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := l.AcceptUnix()
+		l.Close()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	return path
+}
+
+func readRequest(t *testing.T, r *bufio.Reader) *pb.Request {
+	t.Helper()
+	var prefix []byte
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return nil
+		}
+		prefix = append(prefix, b)
+		if b < 0x80 {
+			break
+		}
+	}
+	n, _ := protowire.ConsumeVarint(prefix)
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil
+	}
+	req := &pb.Request{}
+	if err := proto.Unmarshal(body, req); err != nil {
+		t.Errorf("peer: request does not decode: %v", err)
+		return nil
+	}
+	return req
+}
+
+func writeResponse(c net.Conn, resp *pb.Response) error {
+	body, err := proto.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	_, err = c.Write(append(protowire.AppendVarint(nil, uint64(len(body))), body...))
+	return err
+}
+
+func ok(id uint64) *pb.Response {
+	return &pb.Response{Id: proto.Uint64(id), Status: &pb.Status{Code: pb.Code_OK.Enum()}}
+}
+
+// Answers come back in the reverse order of the requests: each call gets
+// its own, matched by id.
+func TestPipeliningMatchesAnswersById(t *testing.T) {
+	const n = 50
+	path := peer(t, func(c *net.UnixConn) {
+		r := bufio.NewReader(c)
+		var reqs []*pb.Request
+		for len(reqs) < n {
+			q := readRequest(t, r)
+			if q == nil {
+				return
+			}
+			reqs = append(reqs, q)
+		}
+		for i := len(reqs) - 1; i >= 0; i-- {
+			resp := ok(reqs[i].GetId())
+			resp.Result = &pb.Response_Detect{Detect: &pb.DetectResult{Name: proto.String("c" + string(rune('A'+reqs[i].GetDetect().GetPid()%26)))}}
+			writeResponse(c, resp)
+		}
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(pid int32) {
+			defer wg.Done()
+			name, err := cl.Detect(context.Background(), pid)
+			if err == nil && name != "c"+string(rune('A'+pid%26)) {
+				err = fmt.Errorf("pid %d got %q", pid, name)
+			}
+			errs <- err
+		}(int32(i))
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A call whose context ends first returns ctx.Err(); the connection
+// stays usable and the late answer goes to nobody.
+func TestDeadlineLeavesConnectionUsable(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		r := bufio.NewReader(c)
+		first := readRequest(t, r)
+		second := readRequest(t, r)
+		if first == nil || second == nil {
+			return
+		}
+		writeResponse(c, ok(first.GetId()))
+		writeResponse(c, ok(second.GetId()))
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := cl.Pause(ctx, "a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("pause past its deadline: %v, want context.DeadlineExceeded", err)
+	}
+	if err := cl.Resume(context.Background(), "a"); err != nil {
+		t.Fatalf("the next call: %v", err)
+	}
+}
+
+// A refusal is an *Error with the code and lmctld's sentence.
+func TestRefusalIsTypedError(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		q := readRequest(t, bufio.NewReader(c))
+		if q == nil {
+			return
+		}
+		writeResponse(c, &pb.Response{Id: q.Id, Status: &pb.Status{Code: pb.Code_NOT_FOUND.Enum(), Message: proto.String("x does not exist")}})
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	err = cl.Destroy(context.Background(), "x", DestroyOptions{})
+	var e *Error
+	if !errors.As(err, &e) || e.Code != pb.Code_NOT_FOUND || e.Message != "x does not exist" {
+		t.Fatalf("got %v, want NOT_FOUND with lmctld's sentence", err)
+	}
+	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrAlreadyExists) || CodeOf(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("errors.Is / CodeOf do not follow the code: %v", err)
+	}
+}
+
+// An answer with id 0 (lmctld refusing the connection) ends it: the call
+// waiting gets that status, later calls ErrClosed.
+func TestIdZeroEndsConnection(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		writeResponse(c, &pb.Response{Id: proto.Uint64(0), Status: &pb.Status{Code: pb.Code_RESOURCE_EXHAUSTED.Enum(), Message: proto.String("too many connections")}})
+		time.Sleep(100 * time.Millisecond)
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	_, err = cl.List(context.Background(), "", ListOptions{})
+	if !errors.Is(err, ErrResourceExhausted) {
+		t.Fatalf("got %v, want RESOURCE_EXHAUSTED", err)
+	}
+	if _, err = cl.Version(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after the end: %v, want ErrClosed", err)
+	}
+}
+
+// A length prefix over the bound ends the connection without allocating
+// it.
+func TestOversizedFrameIsRefused(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		if readRequest(t, bufio.NewReader(c)) == nil {
+			return
+		}
+		c.Write(protowire.AppendVarint(nil, 1<<40))
+		time.Sleep(100 * time.Millisecond)
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err = cl.Version(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("got %v, want ErrClosed", err)
+	}
+}
+
+// Run sends three descriptors with its frame's first byte; its two
+// answers (started, ended) come under the run's id.
+func TestRunPassesStdioAndWaits(t *testing.T) {
+	got := make(chan int, 1)
+	path := peer(t, func(c *net.UnixConn) {
+		buf := make([]byte, 4096)
+		oob := make([]byte, unix.CmsgSpace(4*8))
+		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		if err != nil {
+			return
+		}
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		nfds := 0
+		for _, m := range msgs {
+			fds, _ := unix.ParseUnixRights(&m)
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+			nfds += len(fds)
+		}
+		got <- nfds
+		r := bufio.NewReader(&prefixed{b: buf[:n], c: c})
+		q := readRequest(t, r)
+		if q == nil {
+			return
+		}
+		started := ok(q.GetId())
+		started.Result = &pb.Response_Run{Run: &pb.RunResult{Pid: proto.Int32(42)}}
+		writeResponse(c, started)
+		ended := ok(q.GetId())
+		ended.Result = &pb.Response_Run{Run: &pb.RunResult{Pid: proto.Int32(42), Exited: proto.Bool(true), ExitCode: proto.Int32(3)}}
+		writeResponse(c, ended)
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	p, err := cl.Run(context.Background(), "a", []string{"true"}, &RunOptions{Stdio: &Stdio{devnull, devnull, devnull}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := <-got; n != 3 {
+		t.Errorf("the peer got %d descriptors, want 3", n)
+	}
+	if p.Pid != 42 {
+		t.Errorf("pid %d, want 42", p.Pid)
+	}
+	res, err := p.Wait(context.Background())
+	if err != nil || !res.GetExited() || res.GetExitCode() != 3 {
+		t.Fatalf("wait: %v %v, want exited with 3", res, err)
+	}
+	if _, err := p.Wait(context.Background()); err != nil {
+		t.Fatalf("a second wait: %v", err)
+	}
+}
+
+// prefixed reads B, then C.
+type prefixed struct {
+	b []byte
+	c net.Conn
+}
+
+func (p *prefixed) Read(out []byte) (int, error) {
+	if len(p.b) > 0 {
+		n := copy(out, p.b)
+		p.b = p.b[n:]
+		return n, nil
+	}
+	return p.c.Read(out)
+}
