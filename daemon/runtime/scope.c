@@ -45,7 +45,9 @@ static _Noreturn void keeper_main(void) {
         for (int fd = 0; fd < 3 && null >= 0; fd++)
                 (void)dup2(null, fd);
         (void)close_range(3, ~0U, 0);
-        (void)chdir("/");
+        if (chdir("/") < 0) {
+                /* Stays where it was: it only must not pin a mount. */
+        }
         for (;;)
                 pause();
 }

@@ -232,7 +232,8 @@ static int default_devices(int rootfd, char *step, size_t steplen) {
                 close(fd);
         }
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
-                (void)symlinkat(links[i][0], dev, links[i][1]);
+                if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
+                        return FAIL(negerrno(), "symlink /dev/%s", links[i][1]);
         (void)mkdirat(dev, "pts", 0755);
         (void)mkdirat(dev, "shm", 01777);
         return 0;
