@@ -92,6 +92,25 @@ if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/systemd.txt"; then
         failed=$((failed + 1))
 fi
 count "$logs/systemd.txt" "service suite under systemd"
+
+# Debian packages: built with dpkg-buildpackage and checked by lintian
+# here, then installed, used, upgraded and removed on a system that has
+# never seen lmct (a fresh boot of the systemd VM).
+tests/package/build.sh "$top/build/deb" > "$logs/package-build.txt" 2>&1
+count "$logs/package-build.txt" "Debian packages built"
+grep '^    lintian: ' "$logs/package-build.txt"
+echo "package suite: booting the test VM with systemd as init"
+LMCT_VM_INIT=systemd tests/vm/boot.sh "$top/build/vm-package" "$top/tests/package/t-package.sh" "$top/build/deb" \
+        "$top/build" > "$logs/package-stream.txt" 2>&1
+rc=$?
+grep '^boot.sh:' "$logs/package-stream.txt"
+sed 's/\x1b\[[0-9;]*m//g' "$top/build/vm-package/console.log" > "$logs/package.txt" 2>/dev/null || : > "$logs/package.txt"
+if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/package.txt"; then
+        echo "package suite did not run to the end (exit $rc); its output:"
+        tail -n 40 "$logs/package.txt"
+        failed=$((failed + 1))
+fi
+count "$logs/package.txt" "package suite under systemd"
 echo "logs: $logs"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
