@@ -25,6 +25,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"sync"
 	"syscall"
 
 	"google.golang.org/protobuf/proto"
@@ -91,6 +92,9 @@ func statusError(st *pb.Status) error {
 type Client struct {
 	path string
 	c    *conn
+
+	mu   sync.Mutex
+	subs map[*Subscription]struct{} // ended by Close
 }
 
 // SocketPath is PATH, or $LMCT_SOCKET, or DefaultSocket: the first that is
@@ -108,20 +112,34 @@ func SocketPath(path string) string {
 // Dial connects to lmctld at SocketPath(path).
 func Dial(path string) (*Client, error) {
 	path = SocketPath(path)
-	c, err := dial(path)
+	c, err := dial(path, false)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{path: path, c: c}, nil
+	return &Client{path: path, c: c, subs: map[*Subscription]struct{}{}}, nil
 }
 
-// Close ends the connection; calls still waiting return ErrClosed.
-// Commands it started keep running.
-func (cl *Client) Close() error { return cl.c.close() }
+// Close ends the connection and the client's subscriptions; calls still
+// waiting return ErrClosed. Commands it started keep running.
+func (cl *Client) Close() error {
+	cl.mu.Lock()
+	subs := cl.subs
+	cl.subs = map[*Subscription]struct{}{}
+	cl.mu.Unlock()
+	for s := range subs {
+		s.Close()
+	}
+	return cl.c.close()
+}
 
 // Call sends REQ (its id is set here) and returns lmctld's answer, or an
-// *Error when the answer's status is not OK.
+// *Error when the answer's status is not OK. It is for the requests
+// answered once: run, exec and events have methods of their own.
 func (cl *Client) Call(ctx context.Context, req *pb.Request) (*pb.Response, error) {
+	switch req.GetVerb().(type) {
+	case *pb.Request_Run, *pb.Request_Exec, *pb.Request_Events:
+		return nil, errors.New("lmct: Call is for requests answered once; use Run, Exec or Events")
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -130,7 +148,7 @@ func (cl *Client) Call(ctx context.Context, req *pb.Request) (*pb.Response, erro
 		return nil, err
 	}
 	defer cl.c.unregister(id)
-	if err := cl.c.send(id, req, nil); err != nil {
+	if err := cl.c.send(ctx, id, req, nil); err != nil {
 		return nil, err
 	}
 	return cl.c.await(ctx, ch)
@@ -150,9 +168,7 @@ func (c *conn) await(ctx context.Context, ch chan *pb.Response) (*pb.Response, e
 			return resp, statusError(resp.GetStatus())
 		default:
 		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return nil, c.err
+		return nil, c.reason()
 	}
 }
 

@@ -2,6 +2,7 @@ package lmct
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -26,12 +28,19 @@ const maxAnswer = 64<<20 + 4096
 // caller or by lmctld; errors.Is(err, ErrClosed) holds for both.
 var ErrClosed = errors.New("lmct: connection closed")
 
-// conn is one connection to lmctld: frames, ids, and a reader goroutine
-// that hands each answer to the call that waits for its id.
-type conn struct {
-	uc *net.UnixConn
+// maxRequest is lmctld's bound on a request frame: a longer one is
+// refused with the connection, so it is refused here instead.
+const maxRequest = 1 << 20
 
-	wmu sync.Mutex // one frame at a time on the wire
+// conn is one connection to lmctld: frames, ids, and a reader goroutine
+// that hands each answer to the call that waits for its id. The reader
+// never waits for a caller, except on a connection of a subscription's own
+// (stream), where waiting is how a slow reader holds lmctld back.
+type conn struct {
+	uc     *net.UnixConn
+	stream bool
+
+	wsem chan struct{} // one frame at a time on the wire; taken with a context
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -40,19 +49,20 @@ type conn struct {
 	done    chan struct{}
 }
 
-func dial(path string) (*conn, error) {
+func dial(path string, stream bool) (*conn, error) {
 	uc, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{uc: uc, nextID: 1, waiters: map[uint64]chan *pb.Response{}, done: make(chan struct{})}
+	c := &conn{uc: uc, stream: stream, wsem: make(chan struct{}, 1), nextID: 1,
+		waiters: map[uint64]chan *pb.Response{}, done: make(chan struct{})}
 	go c.readLoop()
 	return c, nil
 }
 
-// register reserves an id and a channel for its answers. A channel of
-// capacity 1 suits a request answered once; run, exec and events get a
-// deeper one and are drained by their owner.
+// register reserves an id and a channel for its answers, as many as DEPTH:
+// 1 for a request answered once, 2 for run and exec (started, ended);
+// answers beyond the depth are dropped, except on a stream.
 func (c *conn) register(depth int) (uint64, chan *pb.Response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -73,38 +83,86 @@ func (c *conn) unregister(id uint64) {
 }
 
 // send writes REQ under ID, with FILES as SCM_RIGHTS on the frame's first
-// byte when there are any.
-func (c *conn) send(id uint64, req *pb.Request, files []*os.File) error {
+// byte when there are any. It waits for the wire no longer than CTX
+// allows. A frame written in part ends the connection (the stream is out
+// of step); one not written at all leaves it usable.
+func (c *conn) send(ctx context.Context, id uint64, req *pb.Request, files []*os.File) error {
 	req.Id = proto.Uint64(id)
 	body, err := proto.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("lmct: encoding the request: %w", err)
 	}
+	if len(body) > maxRequest {
+		return &Error{Code: pb.Code_INVALID_ARGUMENT,
+			Message: fmt.Sprintf("the request is %d bytes, over lmctld's bound of %d", len(body), maxRequest)}
+	}
+	fds := make([]int, len(files))
+	for i, f := range files {
+		if f == nil || f.Fd() == ^uintptr(0) {
+			return fmt.Errorf("lmct: descriptor %d to pass is nil or closed", i)
+		}
+		fds[i] = int(f.Fd())
+	}
 	frame := protowire.AppendVarint(make([]byte, 0, len(body)+protowire.SizeVarint(uint64(len(body)))), uint64(len(body)))
 	frame = append(frame, body...)
 
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if len(files) > 0 {
-		fds := make([]int, len(files))
-		for i, f := range files {
-			fds[i] = int(f.Fd())
+	select {
+	case c.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return c.reason()
+	}
+	defer func() { <-c.wsem }()
+	// The write gives up when CTX ends: at its deadline, or when a watcher
+	// sees it cancelled.
+	dl, _ := ctx.Deadline()
+	c.uc.SetWriteDeadline(dl)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			c.uc.SetWriteDeadline(time.Unix(1, 0))
+		case <-stop:
 		}
+	}()
+
+	written := 0
+	if len(fds) > 0 {
 		n, _, err := c.uc.WriteMsgUnix(frame, unix.UnixRights(fds...), nil)
-		for _, f := range files {
-			runtime.KeepAlive(f)
+		runtime.KeepAlive(files)
+		written = n
+		if err == nil {
+			frame = frame[n:]
+		} else {
+			return c.sendFailed(ctx, written, err)
 		}
-		if err != nil {
-			return c.fail(err)
-		}
-		frame = frame[n:]
 	}
 	if len(frame) > 0 {
-		if _, err := c.uc.Write(frame); err != nil {
-			return c.fail(err)
+		n, err := c.uc.Write(frame)
+		written += n
+		if err != nil {
+			return c.sendFailed(ctx, written, err)
 		}
 	}
 	return nil
+}
+
+func (c *conn) sendFailed(ctx context.Context, written int, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if written > 0 {
+		c.fail(fmt.Errorf("a request was cut short: %w", err))
+	}
+	return err
+}
+
+func (c *conn) reason() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // fail ends the connection with ERR (the first reason wins) and wakes
@@ -144,7 +202,10 @@ func (c *conn) readLoop() {
 		}
 		id := resp.GetId()
 		if id == 0 {
-			c.fail(statusError(resp.GetStatus()))
+			if err = statusError(resp.GetStatus()); err == nil {
+				err = errors.New("lmctld sent an answer to no request (id 0)")
+			}
+			c.fail(err)
 			return
 		}
 		c.mu.Lock()
@@ -152,6 +213,13 @@ func (c *conn) readLoop() {
 		c.mu.Unlock()
 		if ch == nil {
 			continue // an answer nobody waits for any more (a call given up)
+		}
+		if !c.stream {
+			select {
+			case ch <- resp:
+			default: // more answers than the request has: not lmctld's
+			}
+			continue
 		}
 		select {
 		case ch <- resp:

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,36 @@ import (
 
 	pb "lmct.dev/go/lmct/lmctpb"
 )
+
+// peerEach listens on a fresh socket and runs SERVE on every connection
+// until the test ends.
+func peerEach(t *testing.T, serve func(c *net.UnixConn)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.AcceptUnix()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	return path
+}
 
 // peer listens on a fresh socket and runs SERVE on the first connection.
 func peer(t *testing.T, serve func(c *net.UnixConn)) string {
@@ -301,4 +332,220 @@ func (p *prefixed) Read(out []byte) (int, error) {
 		return n, nil
 	}
 	return p.c.Read(out)
+}
+
+// More answers to one id than its request has do not hold up the other
+// calls on the connection.
+func TestExtraAnswersDoNotStallOthers(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		r := bufio.NewReader(c)
+		first := readRequest(t, r)
+		if first == nil {
+			return
+		}
+		for i := 0; i < 50; i++ {
+			writeResponse(c, ok(first.GetId()))
+		}
+		if q := readRequest(t, r); q != nil {
+			writeResponse(c, ok(q.GetId()))
+		}
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Resume(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := cl.Pause(ctx, "a"); err != nil {
+		t.Fatalf("the next call after 50 stray answers: %v", err)
+	}
+}
+
+// A peer that stops reading: a call waiting to write gives up at its
+// deadline, as does one waiting behind it.
+func TestSendHonoursDeadline(t *testing.T) {
+	hold := make(chan struct{})
+	path := peer(t, func(c *net.UnixConn) { <-hold })
+	defer close(hold)
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	big := strings.Repeat("x", 900<<10)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			cl.Create(ctx, "a", &CreateOptions{Labels: map[string]string{"k": big}})
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("calls that could not write took %v to give up", d)
+	}
+}
+
+// A request over lmctld's 1 MiB bound is refused here, before it could
+// end the shared connection.
+func TestOversizedRequestRefusedLocally(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		if q := readRequest(t, bufio.NewReader(c)); q != nil {
+			writeResponse(c, ok(q.GetId()))
+		}
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	err = cl.Create(context.Background(), "a", &CreateOptions{Labels: map[string]string{"k": strings.Repeat("x", 2<<20)}})
+	if !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("got %v, want INVALID_ARGUMENT", err)
+	}
+	if _, err := cl.Version(context.Background()); err != nil {
+		t.Fatalf("the connection after: %v", err)
+	}
+}
+
+// Events that arrived before the connection ended all reach C; then C
+// closes and Err says why.
+func TestEventsDrainedBeforeEnd(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		path := peerEach(t, func(c *net.UnixConn) {
+			q := readRequest(t, bufio.NewReader(c))
+			if q == nil || q.GetEvents() == nil {
+				return
+			}
+			for i := 0; i < 6; i++ {
+				kind := "created"
+				if i == 0 {
+					kind = "subscribed"
+				}
+				resp := ok(q.GetId())
+				resp.Result = &pb.Response_Event{Event: &pb.Event{Kind: proto.String(kind)}}
+				writeResponse(c, resp)
+			}
+		})
+		cl, err := Dial(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := cl.Events(context.Background(), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		n := 0
+		for range sub.C {
+			n++
+		}
+		if n != 5 || !errors.Is(sub.Err(), ErrClosed) {
+			t.Fatalf("round %d: %d events, Err %v; want 5 and ErrClosed", round, n, sub.Err())
+		}
+		cl.Close()
+	}
+}
+
+// A closed file to pass is refused before anything is sent; the
+// connection stays usable.
+func TestClosedStdioFileRefused(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		if q := readRequest(t, bufio.NewReader(c)); q != nil {
+			writeResponse(c, ok(q.GetId()))
+		}
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	f, _ := os.Open(os.DevNull)
+	f.Close()
+	if _, err := cl.Run(context.Background(), "a", []string{"true"}, &RunOptions{Stdio: &Stdio{f, f, f}}); err == nil {
+		t.Fatal("a run with closed files was sent")
+	}
+	if _, err := cl.Version(context.Background()); err != nil {
+		t.Fatalf("the connection after: %v", err)
+	}
+}
+
+// An answer with id 0 and no status ends the connection with an error
+// that prints.
+func TestIdZeroWithoutStatus(t *testing.T) {
+	path := peer(t, func(c *net.UnixConn) {
+		c.Write([]byte{0})
+		time.Sleep(100 * time.Millisecond)
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	_, err = cl.Version(context.Background())
+	if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "id 0") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A run given up before its first answer is killed once it starts.
+func TestAbandonedRunIsKilled(t *testing.T) {
+	got := make(chan *pb.Request, 1)
+	path := peer(t, func(c *net.UnixConn) {
+		buf := make([]byte, 4096)
+		oob := make([]byte, unix.CmsgSpace(4*8))
+		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		if err != nil {
+			return
+		}
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		for _, m := range msgs {
+			fds, _ := unix.ParseUnixRights(&m)
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		}
+		r := bufio.NewReader(&prefixed{b: buf[:n], c: c})
+		q := readRequest(t, r)
+		if q == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+		started := ok(q.GetId())
+		started.Result = &pb.Response_Run{Run: &pb.RunResult{Pid: proto.Int32(42)}}
+		writeResponse(c, started)
+		sig := readRequest(t, r)
+		got <- sig
+		if sig != nil {
+			writeResponse(c, ok(sig.GetId()))
+		}
+	})
+	cl, err := Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	null, _ := os.Open(os.DevNull)
+	defer null.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := cl.Run(ctx, "a", []string{"sleep", "100"}, &RunOptions{Stdio: &Stdio{null, null, null}}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("run past its deadline: %v", err)
+	}
+	select {
+	case sig := <-got:
+		if sig.GetSignal().GetSignal() != 9 || sig.GetSignal().GetRunId() == 0 {
+			t.Fatalf("the peer got %v, want SIGKILL for the run", sig)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no SIGKILL for the abandoned run")
+	}
 }

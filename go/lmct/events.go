@@ -23,6 +23,7 @@ type Subscription struct {
 	C <-chan *pb.Event
 
 	c    *conn
+	cl   *Client
 	end  chan struct{}
 	err  error
 	stop context.CancelFunc
@@ -47,13 +48,13 @@ func (cl *Client) Events(ctx context.Context, name string, opts *EventsOptions) 
 			buffer = opts.Buffer
 		}
 	}
-	c, err := dial(cl.path)
+	c, err := dial(cl.path, true)
 	if err != nil {
 		return nil, err
 	}
 	id, ch, err := c.register(buffer)
 	if err == nil {
-		err = c.send(id, &pb.Request{Verb: &pb.Request_Events{Events: q}}, nil)
+		err = c.send(ctx, id, &pb.Request{Verb: &pb.Request_Events{Events: q}}, nil)
 	}
 	if err == nil {
 		var resp *pb.Response
@@ -67,37 +68,47 @@ func (cl *Client) Events(ctx context.Context, name string, opts *EventsOptions) 
 	}
 	ctx, stop := context.WithCancel(ctx)
 	out := make(chan *pb.Event)
-	s := &Subscription{C: out, c: c, end: make(chan struct{}), stop: stop}
+	s := &Subscription{C: out, c: c, end: make(chan struct{}), stop: stop, cl: cl}
+	cl.mu.Lock()
+	cl.subs[s] = struct{}{}
+	cl.mu.Unlock()
 	go s.forward(ctx, ch, out)
 	return s, nil
 }
 
 func (s *Subscription) forward(ctx context.Context, in chan *pb.Response, out chan *pb.Event) {
-	defer close(s.end)
-	defer close(out)
-	defer s.c.close()
+	s.err = s.pump(ctx, in, out)
+	s.c.close()
+	s.cl.mu.Lock()
+	delete(s.cl.subs, s)
+	s.cl.mu.Unlock()
+	close(s.end) // Err answers before C reads as closed
+	close(out)
+}
+
+// pump moves events from IN to OUT until the stream ends, and says why.
+// Events that came before the connection ended are delivered first.
+func (s *Subscription) pump(ctx context.Context, in chan *pb.Response, out chan *pb.Event) error {
 	for {
 		var resp *pb.Response
 		select {
 		case resp = <-in:
 		case <-ctx.Done():
-			s.err = ctx.Err()
-			return
+			return ctx.Err()
 		case <-s.c.done:
-			s.c.mu.Lock()
-			s.err = s.c.err
-			s.c.mu.Unlock()
-			return
+			select {
+			case resp = <-in:
+			default:
+				return s.c.reason()
+			}
 		}
 		if err := statusError(resp.GetStatus()); err != nil {
-			s.err = err
-			return
+			return err
 		}
 		select {
 		case out <- resp.GetEvent():
 		case <-ctx.Done():
-			s.err = ctx.Err()
-			return
+			return ctx.Err()
 		}
 	}
 }

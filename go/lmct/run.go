@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"syscall"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -66,12 +68,14 @@ type Process struct {
 	cl     *Client
 	id     uint64
 	ch     chan *pb.Response
+	mu     sync.Mutex // one Wait at a time
 	result *pb.RunResult
 }
 
 // Run runs ARGS in container NAME and returns once the command runs (or
 // could not be executed: then Wait returns at once, exit code 126 or 127
-// and Started.Error saying why).
+// and Started.Error saying why). When CTX ends before that, Run returns
+// ctx.Err(), and a command that starts all the same is killed.
 func (cl *Client) Run(ctx context.Context, name string, args []string, opts *RunOptions) (*Process, error) {
 	q := &pb.RunRequest{Name: proto.String(name), Args: args}
 	var o RunOptions
@@ -126,11 +130,17 @@ func (cl *Client) start(ctx context.Context, req *pb.Request, files []*os.File, 
 	if err != nil {
 		return nil, err
 	}
-	if err := cl.c.send(id, req, files); err != nil {
+	if err := cl.c.send(ctx, id, req, files); err != nil {
 		cl.c.unregister(id)
 		return nil, err
 	}
 	resp, err := cl.c.await(ctx, ch)
+	if ctx.Err() != nil && resp == nil {
+		// Given up before the first answer: a command that starts anyway
+		// is killed, and its answers are collected, off the caller's path.
+		go cl.abandon(id, ch, detach)
+		return nil, err
+	}
 	if err == nil && resp.GetRun() == nil {
 		err = errUnexpected("run", resp)
 	}
@@ -148,13 +158,33 @@ func (cl *Client) start(ctx context.Context, req *pb.Request, files []*os.File, 
 	return p, nil
 }
 
+// abandon waits for the first answer of run ID that its caller gave up
+// on, kills the command if it started (and is not detached: lmctld's
+// signal reaches only commands it waits for), and waits for its end.
+func (cl *Client) abandon(id uint64, ch chan *pb.Response, detach bool) {
+	defer cl.c.unregister(id)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	resp, err := cl.c.await(ctx, ch)
+	if err != nil || detach || resp.GetRun().GetExited() {
+		return
+	}
+	if cl.do(ctx, &pb.Request{Verb: &pb.Request_Signal{Signal: &pb.SignalRequest{
+		RunId: proto.Uint64(id), Signal: proto.Int32(int32(syscall.SIGKILL))}}}) == nil {
+		cl.c.await(ctx, ch)
+	}
+}
+
 // ErrDetached is Wait's answer for a detached command: lmctld does not
 // report its end to the caller.
 var ErrDetached = errors.New("lmct: a detached command is not waited for")
 
 // Wait returns how the command ended: Exited, and ExitCode or Signal. When
-// CTX is done first it returns ctx.Err() and may be called again.
+// CTX is done first it returns ctx.Err() and may be called again. Calls
+// from several goroutines take turns.
 func (p *Process) Wait(ctx context.Context) (*pb.RunResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.result != nil {
 		return p.result, nil
 	}
