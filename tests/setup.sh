@@ -8,7 +8,7 @@ pkgs=(gcc pkg-config meson ninja-build protobuf-c-compiler libprotobuf-c-dev lib
       crun python3
       systemd dbus util-linux passwd valgrind clang libclang-rt-14-dev gdb
       python3-protobuf protobuf-compiler python3-prometheus-client curl scdoc man-db bash-completion tmux
-      golang-go golang-google-protobuf-dev golang-golang-x-sys-dev protoc-gen-go dpkg-dev debhelper lintian)
+      golang-go golang-google-protobuf-dev golang-golang-x-sys-dev protoc-gen-go dpkg-dev debhelper dh-python lintian)
 missing=()
 for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,9 +20,17 @@ export DPKG_GENSYMBOLS_CHECK_LEVEL=4
 build() {
         local dir=$1 v=$2 src=$1/src/lmct-$2
         mkdir -p "$src"
-        (cd "$top" && tar --exclude=./build --exclude='./build-*' --exclude=./.git --exclude='./obj-*' \
-                --exclude=./debian/.debhelper --exclude=./debian/lmct --exclude=./debian/liblmct0 --exclude=./debian/liblmct-dev \
-                --exclude='./debian/python3-lmct' --exclude=./debian/tmp -cf - .) | (cd "$src" && tar xf -)
+        # The source as a distribution gets it: the files git tracks (and
+        # new ones not ignored), or, outside a git checkout, the tree less
+        # build directories and packaging leftovers.
+        if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+                (cd "$top" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | (cd "$src" && tar xf -)
+        else
+                (cd "$top" && tar --exclude=./build --exclude='./build-*' --exclude='./obj-*' \
+                        --exclude=./debian/.debhelper --exclude=./debian/lmct --exclude=./debian/liblmct0 \
+                        --exclude=./debian/liblmct-dev --exclude=./debian/python3-lmct --exclude=./debian/tmp \
+                        -cf - .) | (cd "$src" && tar xf -)
+        fi
         if [ "$v" != "$version" ]; then
                 { printf 'lmct (%s) unstable; urgency=medium\n\n  * A rebuild, for the upgrade test.\n\n' "$v"
                   printf ' -- %s  %s\n\n' "$(dpkg-parsechangelog -l "$src/debian/changelog" -S Maintainer)" "$(date -R)"

@@ -90,7 +90,7 @@ else
 fi
 expect_rc 0 "and runs with the packaged shared library" /var/tmp/agent /run/lmct/lmctld.sock agents/a1
 expect_eq "the packaged Python package speaks to lmctld" \
-        "$(cd / && PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -c 'import lmct; c = lmct.Client(); print(c.list("containerA"), c.version().protocol)' 2>&1)" \
+        "$(cd / && /usr/bin/python3 -c 'import lmct; c = lmct.Client(); print(c.list("containerA"), c.version().protocol)' 2>&1)" \
         "['containerA/slow', 'containerA/sub1'] 1"
 $L destroy -r agents >/dev/null 2>&1
 
@@ -129,3 +129,6 @@ check "destroy everything" $L destroy -r -f containerA
 expect_eq "nothing is left" "$($L list)" ""
 check "apt-get purge" apt-get purge -y -o Dpkg::Use-Pty=0 lmct liblmct0 liblmct-dev python3-lmct
 expect_eq "no lmct package remains" "$(dpkg-query -W -f='${db:Status-Status}\n' lmct liblmct0 liblmct-dev python3-lmct 2>/dev/null | grep -c '^installed$')" 0
+expect_eq "nor a file of the Python package (its bytecode included)" \
+        "$(ls -A /usr/lib/python3/dist-packages/lmct 2>&1 | head -n 3)" \
+        "ls: cannot access '/usr/lib/python3/dist-packages/lmct': No such file or directory"
