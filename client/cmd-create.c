@@ -120,6 +120,7 @@ static int run(ctx *c, int argc, char **argv, bool create) {
                 r = r < 0 ? call_failed(c, argv[optind], r) : EXIT_OK;
         }
         free(a.l.cpuset_cpus);
+        free(a.l.cpuset_mems);
         label_opts_done(&a.lo);
         return r;
 }

@@ -261,6 +261,7 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
                 r = -1; /* --help: done */
         if (r) {
                 free(a.l.cpuset_cpus);
+                free(a.l.cpuset_mems);
                 free(a.env);
                 return r < 0 ? EXIT_OK : r;
         }
@@ -284,6 +285,7 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
         }
         r = wait_for(c, &req, argv[optind], a.rq.detach, sfd);
         free(a.l.cpuset_cpus);
+        free(a.l.cpuset_mems);
         free(a.env);
         return r;
 }

@@ -27,7 +27,26 @@ static const row rows[] = {
         R("io-weight", false, false, io_weight),
         R("max-descendants", false, false, max_descendants),
         R("max-depth", false, false, max_depth),
+        R("cpu-burst", false, false, cpu_burst_us),
 };
+
+/* The switches: on, off, or "-" when the file is not there. */
+typedef struct flag_row {
+        const char *label;
+        size_t has_off, val_off;
+} flag_row;
+#define F(label, f) { label, offsetof(Lmct__V1__Limits, has_##f), offsetof(Lmct__V1__Limits, f) }
+static const flag_row flag_rows[] = {
+        F("cpu-idle", cpu_idle),
+        F("oom-group", oom_group),
+};
+#undef F
+
+static int get_flag(const Lmct__V1__Limits *l, const flag_row *fr) {
+        if (!l || !*(const protobuf_c_boolean *)((const char *)l + fr->has_off))
+                return -1;
+        return *(const protobuf_c_boolean *)((const char *)l + fr->val_off) ? 1 : 0;
+}
 #undef R
 
 static bool get(const Lmct__V1__Limits *l, const row *rw, uint64_t *v) {
@@ -64,8 +83,15 @@ static struct json_object *limits_json(const Lmct__V1__Limits *l) {
                 else
                         json_object_object_add(o, rows[i].label, json_limit(v));
         }
+        for (size_t i = 0; i < sizeof flag_rows / sizeof flag_rows[0]; i++) {
+                int f = get_flag(l, &flag_rows[i]);
+                if (f >= 0)
+                        json_object_object_add(o, flag_rows[i].label, json_object_new_boolean(f));
+        }
         if (l && l->cpuset_cpus)
                 json_object_object_add(o, "cpuset", json_object_new_string(l->cpuset_cpus));
+        if (l && l->cpuset_mems)
+                json_object_object_add(o, "cpuset-mems", json_object_new_string(l->cpuset_mems));
         return o;
 }
 
@@ -159,6 +185,17 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
                 printf("%-12s %-12s %s\n", rows[i].label, conf,
                        rows[i].cpu || rows[i].bytes || !strcmp(rows[i].label, "pids") ? eff : "-");
         }
+        for (size_t i = 0; i < sizeof flag_rows / sizeof flag_rows[0]; i++) {
+                int conf = get_flag(info->configured, &flag_rows[i]), eff = get_flag(info->effective, &flag_rows[i]);
+                /* Off here and nowhere above: no row. */
+                if (conf <= 0 && eff <= 0)
+                        continue;
+                printf("%-12s %-12s %s\n", flag_rows[i].label, conf < 0 ? "-" : conf ? "on" : "off",
+                       eff > 0 ? "on" : "off");
+        }
+        if ((info->configured && info->configured->cpuset_mems && info->configured->cpuset_mems[0]))
+                printf("%-12s %-12s %s\n", "cpuset-mems", info->configured->cpuset_mems,
+                       info->effective && info->effective->cpuset_mems ? info->effective->cpuset_mems : "-");
         if ((info->configured && info->configured->cpuset_cpus) || (info->effective && info->effective->cpuset_cpus))
                 printf("%-12s %-12s %s\n", "cpuset",
                        info->configured && info->configured->cpuset_cpus && info->configured->cpuset_cpus[0]

@@ -19,6 +19,10 @@ enum {
         O_IO_WEIGHT,
         O_MAX_DESCENDANTS,
         O_MAX_DEPTH,
+        O_CPU_IDLE,
+        O_CPU_BURST,
+        O_CPUSET_MEMS,
+        O_OOM_GROUP,
 };
 
 const struct option limit_options[] = {
@@ -36,6 +40,10 @@ const struct option limit_options[] = {
         { "max-descendants", required_argument, NULL, O_MAX_DESCENDANTS },
         { "max-children", required_argument, NULL, O_MAX_DESCENDANTS },
         { "max-depth", required_argument, NULL, O_MAX_DEPTH },
+        { "cpu-idle", optional_argument, NULL, O_CPU_IDLE },
+        { "cpu-burst", required_argument, NULL, O_CPU_BURST },
+        { "cpuset-mems", required_argument, NULL, O_CPUSET_MEMS },
+        { "oom-group", optional_argument, NULL, O_OOM_GROUP },
         {},
 };
 
@@ -79,6 +87,30 @@ int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
                         return usage_error(c, "--cpuset '%s': give a CPU list such as 0-3,6", value);
                 free(l->cpuset_cpus);
                 l->cpuset_cpus = strdup(value);
+        } else if (strcmp(opt, "cpuset-mems") == 0) {
+                if (lmct_parse_cpuset(value) < 0)
+                        return usage_error(c, "--cpuset-mems '%s': give a memory node list such as 0-1", value);
+                free(l->cpuset_mems);
+                l->cpuset_mems = strdup(value);
+        } else if (strcmp(opt, "cpu-idle") == 0 || strcmp(opt, "oom-group") == 0) {
+                /* A switch: on when given alone, or =on|off. */
+                bool on;
+                if (!value || strcmp(value, "on") == 0)
+                        on = true;
+                else if (strcmp(value, "off") == 0)
+                        on = false;
+                else
+                        return usage_error(c, "--%s='%s': give on or off", opt, value);
+                if (opt[0] == 'c')
+                        SET(cpu_idle, on);
+                else
+                        SET(oom_group, on);
+        } else if (strcmp(opt, "cpu-burst") == 0) {
+                r = lmct_parse_uint(value, 0, (UINT64_C(1) << 44) - 1, 0, &v);
+                if (r < 0)
+                        return usage_error(c, "--cpu-burst '%s': give microseconds per period (at most the quota)",
+                                           value);
+                SET(cpu_burst_us, v);
         } else if (strcmp(opt, "pids") == 0) {
                 r = lmct_parse_uint(value, 0, INT32_MAX, 1, &v);
                 if (r < 0)

@@ -50,11 +50,15 @@ void cmd_usage(const char *verb);
         "  --cpu-period US    cpu.max period in microseconds (default 100000)\n"                          \
         "  --cpu-weight W     cpu.weight 1..10000\n"                                                      \
         "  --cpuset LIST      cpuset.cpus, e.g. 0-3,6\n"                                                  \
+        "  --cpuset-mems LIST cpuset.mems: memory nodes, e.g. 0-1\n"                                        \
+        "  --cpu-idle[=on|off] cpu.idle: run at idle priority, yielding to every other container\n"          \
+        "  --cpu-burst US     cpu.max.burst: unused quota spendable beyond cpu.max, at most the quota\n"     \
         "  --memory SIZE      memory.max (512M, 4G; max)\n"                                               \
         "  --memory-high SIZE memory.high\n"                                                              \
         "  --memory-low SIZE  memory.low\n"                                                               \
         "  --memory-min SIZE  memory.min\n"                                                               \
         "  --swap SIZE        memory.swap.max\n"                                                          \
+        "  --oom-group[=on|off] memory.oom.group: an OOM kill takes the whole container\n"                \
         "  --pids N           pids.max (or max)\n"                                                        \
         "  --io-weight W      io.weight 1..10000\n"                                                       \
         "  --max-descendants N  containers allowed below, at any depth (or max;\n"                        \

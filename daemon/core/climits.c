@@ -14,7 +14,7 @@
  * so the kernel's cgroup count is 2N+1 for N containers and its depth D+1
  * for D levels. lmctld counts containers exactly; the kernel's bound is the
  * backstop. They need no controller. */
-enum kind { K_BYTES, K_COUNT, K_WEIGHT, K_IO_WEIGHT, K_DESCENDANTS, K_DEPTH };
+enum kind { K_BYTES, K_COUNT, K_WEIGHT, K_IO_WEIGHT, K_DESCENDANTS, K_DEPTH, K_BURST };
 #define NO_CONTROLLER (-1)
 
 /* The limits that map one field to one file. */
@@ -36,19 +36,55 @@ static const struct simple_limit {
         { "io-weight", "io.weight", CG_IO, K_IO_WEIGHT, F(io_weight) },
         { "max-descendants", "cgroup.max.descendants", NO_CONTROLLER, K_DESCENDANTS, F(max_descendants) },
         { "max-depth", "cgroup.max.depth", NO_CONTROLLER, K_DEPTH, F(max_depth) },
+        { "cpu-burst", "cpu.max.burst", CG_CPU, K_BURST, F(cpu_burst_us) },
 #undef F
 };
+
+/* The limits that are a switch: one bool field, one file holding 0 or 1. */
+static const struct flag_limit {
+        const char *what;
+        const char *file;
+        int controller;
+        size_t has_off, val_off;
+} flag_limits[] = {
+#define F(f) offsetof(Lmct__V1__Limits, has_##f), offsetof(Lmct__V1__Limits, f)
+        { "oom-group", "memory.oom.group", CG_MEMORY, F(oom_group) },
+        { "cpu-idle", "cpu.idle", CG_CPU, F(cpu_idle) },
+#undef F
+};
+
+/* The limits that are a list (cpuset.cpus, cpuset.mems): a string field,
+ * "" removes. */
+static const struct list_limit {
+        const char *what;
+        const char *file;
+        const char *example;
+        size_t off;
+} list_limits[] = {
+        { "cpuset", "cpuset.cpus", "a CPU list such as 0-3,6", offsetof(Lmct__V1__Limits, cpuset_cpus) },
+        { "cpuset-mems", "cpuset.mems", "a memory node list such as 0-1", offsetof(Lmct__V1__Limits, cpuset_mems) },
+};
+#define LIST(l, s) (*(char *const *)((const char *)(l) + (s)->off))
+#define LISTW(l, s) (*(char **)((char *)(l) + (s)->off))
 
 #define HAS(l, s) (*(const protobuf_c_boolean *)((const char *)(l) + (s)->has_off))
 #define VAL(l, s) (*(const uint64_t *)((const char *)(l) + (s)->val_off))
 #define HASW(l, s) (*(protobuf_c_boolean *)((char *)(l) + (s)->has_off))
 #define VALW(l, s) (*(uint64_t *)((char *)(l) + (s)->val_off))
+#define FLAG(l, s) (*(const protobuf_c_boolean *)((const char *)(l) + (s)->val_off))
+#define FLAGW(l, s) (*(protobuf_c_boolean *)((char *)(l) + (s)->val_off))
 
 bool climits_file(const char *file) {
-        if (strcmp(file, "cpu.max") == 0 || strcmp(file, "cpuset.cpus") == 0)
+        if (strcmp(file, "cpu.max") == 0)
                 return true;
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++)
                 if (strcmp(file, simple_limits[i].file) == 0)
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(flag_limits); i++)
+                if (strcmp(file, flag_limits[i].file) == 0)
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(list_limits); i++)
+                if (strcmp(file, list_limits[i].file) == 0)
                         return true;
         return false;
 }
@@ -143,13 +179,25 @@ int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st
         r = plan_cpu(l, dirfd, p, st);
         if (r < 0)
                 return r;
-        if (l->cpuset_cpus) {
+        for (size_t i = 0; i < ELEMENTSOF(list_limits); i++) {
+                const struct list_limit *s = &list_limits[i];
+                const char *v = LIST(l, s);
                 limit_write *w;
-                if (strlen(l->cpuset_cpus) >= sizeof w->value || lmct_parse_cpuset(l->cpuset_cpus) < 0)
-                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
-                                       "cpuset is not a CPU list such as 0-3,6");
-                w = add(p, "cpuset", "cpuset.cpus", CG_CPUSET);
-                snprintf(w->value, sizeof w->value, "%s", l->cpuset_cpus[0] ? l->cpuset_cpus : "\n");
+
+                if (!v)
+                        continue;
+                if (strlen(v) >= sizeof w->value || lmct_parse_cpuset(v) < 0)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "%s is not %s", s->what,
+                                       s->example);
+                w = add(p, s->what, s->file, CG_CPUSET);
+                snprintf(w->value, sizeof w->value, "%s", v[0] ? v : "\n");
+        }
+        for (size_t i = 0; i < ELEMENTSOF(flag_limits); i++) {
+                const struct flag_limit *s = &flag_limits[i];
+
+                if (HAS(l, s))
+                        snprintf(add(p, s->what, s->file, s->controller)->value, sizeof p->w[0].value, "%d",
+                                 FLAG(l, s) ? 1 : 0);
         }
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {
                 const struct simple_limit *s = &simple_limits[i];
@@ -162,6 +210,10 @@ int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st
                 if ((s->kind == K_WEIGHT || s->kind == K_IO_WEIGHT) && (v < LMCT_WEIGHT_MIN || v > LMCT_WEIGHT_MAX))
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is outside %d..%d",
                                        s->what, (unsigned long long)v, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX);
+                if (s->kind == K_BURST && v > (UINT64_C(1) << 44) - 1)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE,
+                                       "%s %llu is too large (microseconds, at most the quota)", s->what,
+                                       (unsigned long long)v);
                 if ((s->kind == K_COUNT || s->kind == K_DESCENDANTS || s->kind == K_DEPTH) && v != LMCT_MAX &&
                     v > INT32_MAX / 4)
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is too large",
@@ -225,8 +277,18 @@ int climits_read(int dirfd, Lmct__V1__Limits **ret) {
                 return -ENOMEM;
         if (read_cpu_max(dirfd, &l->cpu_millis, &l->cpu_period_us) >= 0)
                 l->has_cpu_millis = l->has_cpu_period_us = true;
-        if (cg_read(dirfd, "cpuset.cpus", buf, sizeof buf) >= 0)
-                l->cpuset_cpus = strdup(buf);
+        for (size_t i = 0; i < ELEMENTSOF(list_limits); i++)
+                if (cg_read(dirfd, list_limits[i].file, buf, sizeof buf) >= 0)
+                        LISTW(l, &list_limits[i]) = strdup(buf);
+        for (size_t i = 0; i < ELEMENTSOF(flag_limits); i++) {
+                const struct flag_limit *s = &flag_limits[i];
+                uint64_t v;
+
+                if (cg_read_u64(dirfd, s->file, &v) >= 0) {
+                        HASW(l, s) = true;
+                        FLAGW(l, s) = v != 0;
+                }
+        }
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {
                 const struct simple_limit *s = &simple_limits[i];
                 uint64_t v;
@@ -254,6 +316,16 @@ void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc) {
                 eff->has_cpu_millis = true;
                 eff->cpu_millis = anc->cpu_millis;
         }
+        /* An OOM at an ancestor with oom-group on takes this container
+         * whole too; an idle ancestor makes its whole subtree idle against
+         * the ancestor's siblings. */
+        for (size_t i = 0; i < ELEMENTSOF(flag_limits); i++) {
+                const struct flag_limit *s = &flag_limits[i];
+                if (HAS(anc, s) && FLAG(anc, s)) {
+                        HASW(eff, s) = true;
+                        FLAGW(eff, s) = true;
+                }
+        }
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {
                 const struct simple_limit *s = &simple_limits[i];
                 if (s->kind != K_BYTES && s->kind != K_COUNT)
@@ -268,8 +340,14 @@ void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc) {
 bool climits_any(const Lmct__V1__Limits *l) {
         if (!l)
                 return false;
-        if (l->has_cpu_millis || l->has_cpu_period_us || l->cpuset_cpus)
+        if (l->has_cpu_millis || l->has_cpu_period_us)
                 return true;
+        for (size_t i = 0; i < ELEMENTSOF(list_limits); i++)
+                if (LIST(l, &list_limits[i]))
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(flag_limits); i++)
+                if (HAS(l, &flag_limits[i]))
+                        return true;
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++)
                 if (HAS(l, &simple_limits[i]))
                         return true;

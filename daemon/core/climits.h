@@ -7,7 +7,7 @@
 #include "lmct.pb-c.h"
 #include "status.h"
 
-#define CLIMITS_WRITES_MAX 16
+#define CLIMITS_WRITES_MAX 24
 
 typedef struct limit_write {
         const char *file;

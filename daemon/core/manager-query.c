@@ -180,6 +180,8 @@ int effective_limits(manager *m, node *n, const Lmct__V1__Limits *own, int fd, L
         }
         if (cg_read(fd, "cpuset.cpus.effective", buf, sizeof buf) >= 0)
                 eff->cpuset_cpus = strdup(buf);
+        if (cg_read(fd, "cpuset.mems.effective", buf, sizeof buf) >= 0)
+                eff->cpuset_mems = strdup(buf);
         *ret = eff;
         return 0;
 }

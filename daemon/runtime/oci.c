@@ -41,7 +41,7 @@ struct oci_bundle {
         int oom_score_adj;
         bool has_oom;
         Lmct__V1__Limits limits;
-        char *cpuset;
+        char *cpuset, *cpuset_mems;
 };
 
 #define BAD(st, ...) st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, __VA_ARGS__)
@@ -341,7 +341,7 @@ static int parse_namespaces(json_object *a, oci_bundle *b, status *st) {
 /* linux.resources to limits, with the conversions crun uses. */
 static int parse_resources(json_object *res, oci_bundle *b, status *st) {
         static const char *const keys[] = { "cpu", "memory", "pids", "devices", NULL };
-        static const char *const cpu_keys[] = { "shares", "quota", "period", "cpus", "mems", NULL };
+        static const char *const cpu_keys[] = { "shares", "quota", "period", "cpus", "mems", "idle", "burst", NULL };
         static const char *const mem_keys[] = { "limit", "swap", "reservation", NULL };
         Lmct__V1__Limits *l = &b->limits;
         json_object *c, *m, *p, *v;
@@ -350,8 +350,7 @@ static int parse_resources(json_object *res, oci_bundle *b, status *st) {
         if ((r = only_keys(res, "linux.resources", keys, st)) < 0 || (r = must_be_empty(res, "devices", "linux.resources", st)) < 0)
                 return r;
         if ((c = get(res, "cpu"))) {
-                if ((r = only_keys(c, "linux.resources.cpu", cpu_keys, st)) < 0 ||
-                    (r = must_be_empty(c, "mems", "linux.resources.cpu", st)) < 0)
+                if ((r = only_keys(c, "linux.resources.cpu", cpu_keys, st)) < 0)
                         return r;
                 if ((v = get(c, "shares")) && json_object_get_int64(v) > 0) {
                         int64_t s = json_object_get_int64(v);
@@ -372,6 +371,26 @@ static int parse_resources(json_object *res, oci_bundle *b, status *st) {
                 if ((v = get(c, "cpus")) && *json_object_get_string(v)) {
                         b->cpuset = strdup(json_object_get_string(v));
                         l->cpuset_cpus = b->cpuset;
+                }
+                if ((v = get(c, "mems")) && *json_object_get_string(v)) {
+                        b->cpuset_mems = strdup(json_object_get_string(v));
+                        l->cpuset_mems = b->cpuset_mems;
+                }
+                /* As crun: idle is written as it is (0 or 1); burst in microseconds. */
+                if ((v = get(c, "idle"))) {
+                        int64_t idle = json_object_get_int64(v);
+                        if (idle != 0 && idle != 1)
+                                return BAD(st, "linux.resources.cpu.idle is %lld: give 0 or 1", (long long)idle);
+                        l->has_cpu_idle = true;
+                        l->cpu_idle = idle == 1;
+                }
+                if ((v = get(c, "burst"))) {
+                        int64_t burst = json_object_get_int64(v);
+                        if (burst < 0)
+                                return BAD(st, "linux.resources.cpu.burst is %lld: give microseconds, 0 or more",
+                                           (long long)burst);
+                        l->has_cpu_burst_us = true;
+                        l->cpu_burst_us = (uint64_t)burst;
                 }
         }
         if ((m = get(res, "memory"))) {
@@ -536,6 +555,7 @@ oci_bundle *oci_free(oci_bundle *b) {
         strv_free(b->readonly);
         free(b->rlimits);
         free(b->cpuset);
+        free(b->cpuset_mems);
         free(b);
         return NULL;
 }

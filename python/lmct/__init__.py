@@ -69,7 +69,8 @@ _LIMITS = {
     "cpuset": "cpuset_cpus", "memory": "memory_max", "memory_high": "memory_high",
     "memory_low": "memory_low", "memory_min": "memory_min", "swap": "swap_max",
     "pids": "pids_max", "io_weight": "io_weight", "max_descendants": "max_descendants",
-    "max_depth": "max_depth",
+    "max_depth": "max_depth", "cpu_idle": "cpu_idle", "cpu_burst_us": "cpu_burst_us",
+    "cpuset_mems": "cpuset_mems", "oom_group": "oom_group",
 }
 
 
@@ -77,7 +78,8 @@ def limits(**kw):
     """A pb.Limits from keywords: cpu (CPUs, 6 or 0.5, or MAX), memory,
     memory_high, memory_low, memory_min, swap (bytes or MAX), pids (or MAX),
     cpu_weight, io_weight, cpu_period_us, cpuset ("0-3,6"), max_descendants,
-    max_depth. None when none is given."""
+    max_depth, cpu_idle and oom_group (True or False), cpu_burst_us,
+    cpuset_mems ("0-1"). None when none is given."""
     if not kw:
         return None
     unknown = set(kw) - set(_LIMITS)

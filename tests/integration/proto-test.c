@@ -343,6 +343,10 @@ static void test_limits_on_wire(void) {
                 { "pids_max 2^40", ({ void f(Lmct__V1__Limits *l) { l->has_pids_max = 1; l->pids_max = 1ull << 40; } f; }), 3 },
                 { "cpuset_cpus \"3-1\"", ({ void f(Lmct__V1__Limits *l) { l->cpuset_cpus = "3-1"; } f; }), 3 },
                 { "cpuset_cpus of CPUs the machine lacks", ({ void f(Lmct__V1__Limits *l) { l->cpuset_cpus = "200-300"; } f; }), 3 },
+                { "cpuset_mems \"0-\"", ({ void f(Lmct__V1__Limits *l) { l->cpuset_mems = "0-"; } f; }), 3 },
+                { "cpuset_mems of nodes the machine lacks", ({ void f(Lmct__V1__Limits *l) { l->cpuset_mems = "60-63"; } f; }), 3 },
+                { "cpu_burst_us 2^63", ({ void f(Lmct__V1__Limits *l) { l->has_cpu_burst_us = 1; l->cpu_burst_us = 1ull << 63; } f; }), 3 },
+                { "cpu_burst_us over the quota", ({ void f(Lmct__V1__Limits *l) { l->has_cpu_millis = 1; l->cpu_millis = 100; l->has_cpu_burst_us = 1; l->cpu_burst_us = 50000; } f; }), 3 },
         };
         lmct_client *c = NULL;
 
@@ -456,6 +460,9 @@ static void test_hostile_table(void) {
                 ROW("create pids 2^63", 0, 3, "too large",
                     CREATE("wire"); q->create->limits->has_pids_max = 1; q->create->limits->pids_max = 1ull << 63),
                 ROW("create cpuset \"0-3,,\"", 0, 3, "cpuset", CREATE("wire"); q->create->limits->cpuset_cpus = "0-3,,"),
+                ROW("create cpuset-mems \"a\"", 0, 3, "cpuset-mems", CREATE("wire"); q->create->limits->cpuset_mems = "a"),
+                ROW("create cpu-burst 2^64-1", 0, 3, "cpu-burst",
+                    CREATE("wire"); q->create->limits->has_cpu_burst_us = 1; q->create->limits->cpu_burst_us = UINT64_MAX),
                 ROW("create owner uid 2^32-1", 0, 3, "not a user",
                     CREATE("wire"); q->create->has_owner_uid = 1; q->create->owner_uid = UINT32_MAX),
                 ROW("create owner gid without uid", 0, 3, "without a uid",

@@ -55,10 +55,17 @@ bad 2 "--cpu -2" "--cpu '-2'" lm create x --cpu -2
 bad 2 "--cpu-weight 0" "--cpu-weight '0'" lm create x --cpu-weight 0
 bad 2 "--pids abc" "--pids 'abc'" lm create x --pids abc
 bad 2 "--cpuset 3-1" "--cpuset '3-1'" lm create x --cpuset 3-1
+bad 2 "--cpuset-mems x" "--cpuset-mems 'x'" lm create x --cpuset-mems x
+bad 2 "--cpu-burst -5" "--cpu-burst '-5'" lm create x --cpu-burst -5
+bad 2 "--oom-group=maybe" "--oom-group='maybe': give on or off" lm create x --oom-group=maybe
+bad 2 "--cpu-idle=2" "--cpu-idle='2': give on or off" lm create x --cpu-idle=2
 # Checked by the daemon.
 bad 2 "--cpu 0.001 (a quota under the kernel's minimum)" "below the kernel's minimum" lm create x --cpu 0.001
 bad 2 "--cpuset of CPUs the machine lacks" "cpuset.cpus" lm create x --cpuset 64-70
 expect_eq "--cpuset failure left nothing behind" "$(test -d "$ROOT/x" && echo present || echo absent)" "absent"
+bad 2 "--cpuset-mems of nodes the machine lacks" "cpuset-mems: the kernel refused cpuset.mems" lm create x --cpuset-mems 60-63
+bad 2 "--cpu-burst over the quota" "cpu-burst: the kernel refused cpu.max.burst" lm create x --cpu 0.1 --cpu-burst 50000
+expect_eq "and neither left anything behind" "$(test -d "$ROOT/x" && echo present || echo absent)" "absent"
 
 # State.
 bad 3 "an unknown container" "nosuch does not exist" lm show nosuch

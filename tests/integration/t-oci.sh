@@ -56,6 +56,16 @@ expect_eq "pids.max from the bundle" "$(cat "$ROOT/oci/pids.max")" 20
 expect_eq "cpu.max from quota and period" "$(cat "$ROOT/oci/cpu.max")" "50000 100000"
 expect_eq "cpu.weight from shares 1024, as crun converts it" "$(cat "$ROOT/oci/cpu.weight")" 39
 lm destroy oci >/dev/null
+# cpu.idle, cpu.burst and cpu.mems, as crun writes them; the process is held
+# to the memory nodes.
+set_json "$B/config.json" 'c["process"]["args"]=["/bin/grep","Mems_allowed_list","/proc/self/status"]; c["linux"]["resources"]={"cpu":{"quota":50000,"period":100000,"burst":20000,"idle":1,"mems":"0"}}'
+lm create oci2 >/dev/null
+expect_rc 0 "a bundle with cpu idle, burst and mems runs" lm run oci2 --bundle "$B"
+expect_match "its process may allocate on node 0 only" "$OUT" "^Mems_allowed_list:[[:space:]]+0$"
+expect_eq "cpu.idle from the bundle" "$(cat "$ROOT/oci2/cpu.idle")" 1
+expect_eq "cpu.max.burst from the bundle" "$(cat "$ROOT/oci2/cpu.max.burst")" 20000
+expect_eq "cpuset.mems from the bundle" "$(cat "$ROOT/oci2/cpuset.mems")" 0
+lm destroy oci2 >/dev/null
 
 # Bad bundles: each a clear error, nothing left, the daemon alive.
 before=$(tree_snapshot)
@@ -77,6 +87,8 @@ bad_bundle 2 "an unknown namespace type" "namespace type frob is not supported" 
 bad_bundle 2 "a user namespace" "namespace type user is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"namespaces\"].append({\"type\":\"user\"})"'
 bad_bundle 2 "process.terminal true" "process.terminal true is not supported" 'set_json "$B.bad/config.json" "c[\"process\"][\"terminal\"]=True"'
 bad_bundle 2 "seccomp" "linux.seccomp is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"seccomp\"]={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"'
+bad_bundle 2 "cpu.idle 2" "linux.resources.cpu.idle is 2: give 0 or 1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"idle\":2}}"'
+bad_bundle 2 "a negative cpu.burst" "linux.resources.cpu.burst is -1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"burst\":-1}}"'
 bad_bundle 2 "device cgroup rules" "linux.resources.devices is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"devices\":[{\"allow\":False,\"access\":\"rwm\"}]}"'
 bad_bundle 2 "an unknown field" "linux.frobnicate is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"frobnicate\"]=1"'
 bad_bundle 2 "ociVersion 2" "ociVersion 2.0.0 is not 1.x" 'set_json "$B.bad/config.json" "c[\"ociVersion\"]=\"2.0.0\""'

@@ -81,4 +81,58 @@ static void test_refusals(void) {
         CHECK(strstr(st.msg, "pids") != NULL);
 }
 
-TEST_MAIN(test_writes(); test_refusals())
+/* The switches, the burst and the memory nodes: their files and values,
+ * and effective values that come down from an ancestor. */
+static void test_model(void) {
+        Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT, anc = LMCT__V1__LIMITS__INIT;
+        Lmct__V1__Limits *eff;
+        limit_plan p;
+        status st = { 0 };
+
+        l.has_oom_group = true;
+        l.oom_group = true;
+        l.has_cpu_idle = true;
+        l.cpu_idle = false;
+        l.has_cpu_burst_us = true;
+        l.cpu_burst_us = 20000;
+        l.cpuset_mems = "0-1";
+        CHECK(climits_plan(&l, -1, &p, &st) == 0);
+        CHECK(p.n == 4);
+        CHECK(find(&p, "memory.oom.group") && strcmp(find(&p, "memory.oom.group")->value, "1") == 0);
+        CHECK(find(&p, "cpu.idle") && strcmp(find(&p, "cpu.idle")->value, "0") == 0);
+        CHECK(find(&p, "cpu.max.burst") && strcmp(find(&p, "cpu.max.burst")->value, "20000") == 0);
+        CHECK(find(&p, "cpuset.mems") && strcmp(find(&p, "cpuset.mems")->value, "0-1") == 0);
+        for (size_t i = 0; i < p.n; i++)
+                CHECK(climits_file(p.w[i].file));
+        CHECK(climits_any(&l));
+
+        /* "" removes the node list (the kernel takes an empty line). */
+        l = (Lmct__V1__Limits)LMCT__V1__LIMITS__INIT;
+        l.cpuset_mems = "";
+        CHECK(climits_plan(&l, -1, &p, &st) == 0 && p.n == 1 && strcmp(p.w[0].value, "\n") == 0);
+
+        l = (Lmct__V1__Limits)LMCT__V1__LIMITS__INIT;
+        l.cpuset_mems = "1-";
+        CHECK(climits_plan(&l, -1, &p, &st) == -EINVAL);
+        CHECK(strstr(st.msg, "cpuset-mems") != NULL);
+
+        l = (Lmct__V1__Limits)LMCT__V1__LIMITS__INIT;
+        l.has_cpu_burst_us = true;
+        l.cpu_burst_us = LMCT_MAX;
+        CHECK(climits_plan(&l, -1, &p, &st) == -ERANGE);
+        CHECK(strstr(st.msg, "cpu-burst") != NULL);
+
+        /* An ancestor's oom-group and idleness reach the container's
+         * effective values; a switch off above does not turn one off here. */
+        eff = climits_new();
+        CHECK(eff != NULL);
+        anc.has_oom_group = anc.oom_group = true;
+        anc.has_cpu_idle = true;
+        anc.cpu_idle = false;
+        climits_tighten(eff, &anc);
+        CHECK(eff->has_oom_group && eff->oom_group);
+        CHECK(!eff->has_cpu_idle);
+        lmct__v1__limits__free_unpacked(eff, NULL);
+}
+
+TEST_MAIN(test_writes(); test_refusals(); test_model())
