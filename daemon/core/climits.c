@@ -74,6 +74,12 @@ static const struct list_limit {
 #define FLAG(l, s) (*(const protobuf_c_boolean *)((const char *)(l) + (s)->val_off))
 #define FLAGW(l, s) (*(protobuf_c_boolean *)((char *)(l) + (s)->val_off))
 
+/* cpu.max, cpu.max.burst (before or after it), then every other limit
+ * once: a plan never holds more writes than that. */
+_Static_assert(2 + ELEMENTSOF(list_limits) + ELEMENTSOF(flag_limits) + ELEMENTSOF(simple_limits) - 1 <=
+                       CLIMITS_WRITES_MAX,
+               "a limit plan can outgrow CLIMITS_WRITES_MAX");
+
 bool climits_file(const char *file) {
         if (strcmp(file, "cpu.max") == 0)
                 return true;
@@ -131,6 +137,27 @@ static int read_cpu_max(int dirfd, uint64_t *millis, uint64_t *period) {
         return 0;
 }
 
+/* cpu.max.burst, planned beside cpu.max: the kernel holds the burst to at
+ * most the quota, so a burst going down is written before cpu.max, one
+ * going up after. */
+static int plan_burst(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, bool before, status *st) {
+        uint64_t cur = 0;
+
+        if (!l->has_cpu_burst_us)
+                return 0;
+        if (l->cpu_burst_us > (UINT64_C(1) << 44) - 1)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE,
+                               "cpu-burst %llu is too large (microseconds, at most the quota)",
+                               (unsigned long long)l->cpu_burst_us);
+        if (dirfd < 0 || cg_read_u64(dirfd, "cpu.max.burst", &cur) < 0)
+                cur = 0;
+        if ((l->cpu_burst_us < cur) != before)
+                return 0;
+        snprintf(add(p, "cpu-burst", "cpu.max.burst", CG_CPU)->value, sizeof p->w[0].value, "%llu",
+                 (unsigned long long)l->cpu_burst_us);
+        return 0;
+}
+
 static int plan_cpu(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st) {
         uint64_t millis, period, quota;
         limit_write *w;
@@ -176,7 +203,33 @@ int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st
         memset(p, 0, sizeof *p);
         if (!l)
                 return 0;
+        /* The kernel takes no weight for an idle group (and resets it to
+         * 100 when idleness ends): both at once cannot be applied whole. */
+        if (l->has_cpu_idle && l->cpu_idle && l->has_cpu_weight)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                               "cpu-idle and cpu-weight: an idle container has no weight; give one or the other");
+        /* A change of memory nodes makes the kernel migrate the memory of
+         * the processes already there, and the write waits for it: lmctld
+         * never waits on a tenant's memory. Nodes are set before anything
+         * runs. */
+        if (l->cpuset_mems && dirfd >= 0) {
+                uint64_t populated = 0;
+                char buf[256], cur[256];
+                if (cg_read(dirfd, "cgroup.events", buf, sizeof buf) >= 0)
+                        (void)cg_parse_key(buf, "populated", &populated);
+                if (populated && (cg_read(dirfd, "cpuset.mems", cur, sizeof cur) < 0 ||
+                                  strcmp(cur, l->cpuset_mems) != 0))
+                        return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY,
+                                       "cpuset-mems: the container has processes, whose memory the kernel would "
+                                       "migrate; set memory nodes before anything runs in it");
+        }
+        r = plan_burst(l, dirfd, p, true, st);
+        if (r < 0)
+                return r;
         r = plan_cpu(l, dirfd, p, st);
+        if (r < 0)
+                return r;
+        r = plan_burst(l, dirfd, p, false, st);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(list_limits); i++) {
@@ -204,16 +257,12 @@ int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st
                 uint64_t v;
                 limit_write *w;
 
-                if (!HAS(l, s))
+                if (!HAS(l, s) || s->kind == K_BURST)
                         continue;
                 v = VAL(l, s);
                 if ((s->kind == K_WEIGHT || s->kind == K_IO_WEIGHT) && (v < LMCT_WEIGHT_MIN || v > LMCT_WEIGHT_MAX))
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is outside %d..%d",
                                        s->what, (unsigned long long)v, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX);
-                if (s->kind == K_BURST && v > (UINT64_C(1) << 44) - 1)
-                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE,
-                                       "%s %llu is too large (microseconds, at most the quota)", s->what,
-                                       (unsigned long long)v);
                 if ((s->kind == K_COUNT || s->kind == K_DESCENDANTS || s->kind == K_DEPTH) && v != LMCT_MAX &&
                     v > INT32_MAX / 4)
                         return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE, "%s %llu is too large",
@@ -257,7 +306,7 @@ int climits_apply(limit_plan *p, int dirfd, bool rollback, status *st) {
                                         (void)cg_write(dirfd, p->w[k].file, p->w[k].old);
                         if (r == -ENOENT)
                                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
-                                               "%s: %s does not exist (controller %s not enabled)", w->what,
+                                               "%s: %s does not exist (controller %s not enabled, or a kernel without it)", w->what,
                                                w->file, w->controller >= 0 ? cg_controller_name(w->controller) : "core");
                         return st_fail(st, r == -EINVAL || r == -ERANGE ? LMCT__V1__CODE__INVALID_ARGUMENT
                                                                         : st_code_from_errno(r),
@@ -289,6 +338,9 @@ int climits_read(int dirfd, Lmct__V1__Limits **ret) {
                         FLAGW(l, s) = v != 0;
                 }
         }
+        /* An idle group's cpu.weight reads 0: it has none. */
+        if (l->has_cpu_idle && l->cpu_idle)
+                l->has_cpu_weight = false;
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++) {
                 const struct simple_limit *s = &simple_limits[i];
                 uint64_t v;

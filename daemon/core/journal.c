@@ -23,7 +23,10 @@ int journal_begin(manager *m, const char *verb, const char *name, const limit_pl
         if (!m->intent_xattr)
                 return 0;
         n = snprintf(buf, sizeof buf, "%s %s\n", verb, name);
-        for (size_t i = 0; old && i < old->n && n < (int)sizeof buf; i++) {
+        /* Newest write first: recovery restores in the reverse order of the
+         * writes, as a rollback does (cpu.max and cpu.max.burst, say, each
+         * bound the other). */
+        for (size_t i = old ? old->n : 0; i-- > 0 && n < (int)sizeof buf;) {
                 const char *v = old->w[i].old;
                 if (!v[0])
                         continue; /* unreadable: nothing to restore */

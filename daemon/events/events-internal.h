@@ -36,7 +36,7 @@ extern const char *const psi_resources[];
 /* The files watched for each container (watching.c), and the
  * memory.events keys reported. */
 enum { F_EVENTS, F_MEMORY, F_PIDS, _F_MAX };
-#define N_MEM 4
+#define N_MEM 5
 
 typedef struct watched {
         char *name;              /* the container's full name */

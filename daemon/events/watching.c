@@ -19,9 +19,13 @@
 
 static const char *const files[_F_MAX] = { "cgroup.events", "memory.events", "pids.events" };
 
-/* memory.events keys reported, and the event each becomes. */
-static const char *const mem_keys[N_MEM] = { "high", "max", "oom", "oom_kill" };
-static const char *const mem_kinds[N_MEM] = { "memory_high", "memory_max", "oom", "oom_kill" };
+/* memory.events keys reported, and the event each becomes. oom and
+ * memory_max come on the container whose limit was hit, oom_kill on the
+ * one whose processes died, oom_group_kill on the container the kernel
+ * killed whole (--oom-group): an agent learns that a/b died because a was
+ * full, and that it died whole. */
+static const char *const mem_keys[N_MEM] = { "high", "max", "oom", "oom_kill", "oom_group_kill" };
+static const char *const mem_kinds[N_MEM] = { "memory_high", "memory_max", "oom", "oom_kill", "oom_group_kill" };
 
 /* The memory.events counters of container N itself: its subtree's less its
  * subcontainers' subtrees'. */

@@ -65,7 +65,8 @@ struct metrics {
 /* Each series: its name, type and help, then a line per container. */
 enum {
         M_CPU, M_CPU_USER, M_CPU_SYS, M_PERIODS, M_THROTTLED, M_THROTTLED_S, M_MEM, M_WSET, M_RSS, M_CACHE,
-        M_OOM, M_OOM_KILL, M_PIDS, M_MEM_LIMIT, M_CPU_QUOTA, M_CPU_PERIOD, _M_MAX
+        M_OOM, M_OOM_KILL, M_PIDS, M_MEM_LIMIT, M_CPU_QUOTA, M_CPU_PERIOD,
+        M_PSI_CPU_SOME, M_PSI_CPU_FULL, M_PSI_MEM_SOME, M_PSI_MEM_FULL, M_PSI_IO_SOME, M_PSI_IO_FULL, _M_MAX
 };
 static const struct series {
         const char *name, *type, *help;
@@ -86,6 +87,22 @@ static const struct series {
         [M_MEM_LIMIT] = { "container_spec_memory_limit_bytes", "gauge", "memory.max (0: no limit)" },
         [M_CPU_QUOTA] = { "container_spec_cpu_quota", "gauge", "cpu.max quota in microseconds (0: no limit)" },
         [M_CPU_PERIOD] = { "container_spec_cpu_period", "gauge", "cpu.max period in microseconds" },
+        [M_PSI_CPU_SOME] = { "container_pressure_cpu_waiting_seconds_total", "counter", "Time some of its tasks waited for a CPU (cpu.pressure some total)" },
+        [M_PSI_CPU_FULL] = { "container_pressure_cpu_stalled_seconds_total", "counter", "Time all of its tasks waited for a CPU (cpu.pressure full total)" },
+        [M_PSI_MEM_SOME] = { "container_pressure_memory_waiting_seconds_total", "counter", "Time some of its tasks stalled on memory (memory.pressure some total)" },
+        [M_PSI_MEM_FULL] = { "container_pressure_memory_stalled_seconds_total", "counter", "Time all of its tasks stalled on memory (memory.pressure full total)" },
+        [M_PSI_IO_SOME] = { "container_pressure_io_waiting_seconds_total", "counter", "Time some of its tasks stalled on I/O (io.pressure some total)" },
+        [M_PSI_IO_FULL] = { "container_pressure_io_stalled_seconds_total", "counter", "Time all of its tasks stalled on I/O (io.pressure full total)" },
+};
+
+/* The PSI files and the series of their "some" and "full" totals. */
+static const struct psi_file {
+        const char *file;
+        int some, full;
+} psi_files[] = {
+        { "cpu.pressure", M_PSI_CPU_SOME, M_PSI_CPU_FULL },
+        { "memory.pressure", M_PSI_MEM_SOME, M_PSI_MEM_FULL },
+        { "io.pressure", M_PSI_IO_SOME, M_PSI_IO_FULL },
 };
 
 typedef struct sample {
@@ -142,6 +159,15 @@ static void read_sample(int fd, sample *s) {
         if (cg_read_cpu_max(fd, &q, &p) >= 0) {
                 set(s, M_CPU_QUOTA, q == UINT64_MAX ? 0 : (double)q);
                 set(s, M_CPU_PERIOD, (double)p);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(psi_files); i++) {
+                cg_pressure psi;
+                if (cg_read(fd, psi_files[i].file, buf, sizeof buf) < 0)
+                        continue;
+                if (cg_parse_pressure(buf, "some", &psi) == 0)
+                        set(s, psi_files[i].some, (double)psi.total_us / 1e6);
+                if (cg_parse_pressure(buf, "full", &psi) == 0)
+                        set(s, psi_files[i].full, (double)psi.total_us / 1e6);
         }
 }
 

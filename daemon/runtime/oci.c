@@ -379,16 +379,17 @@ static int parse_resources(json_object *res, oci_bundle *b, status *st) {
                 /* As crun: idle is written as it is (0 or 1); burst in microseconds. */
                 if ((v = get(c, "idle"))) {
                         int64_t idle = json_object_get_int64(v);
-                        if (idle != 0 && idle != 1)
-                                return BAD(st, "linux.resources.cpu.idle is %lld: give 0 or 1", (long long)idle);
+                        if (!json_object_is_type(v, json_type_int) || (idle != 0 && idle != 1))
+                                return BAD(st, "linux.resources.cpu.idle is %s: give 0 or 1",
+                                           json_object_to_json_string(v));
                         l->has_cpu_idle = true;
                         l->cpu_idle = idle == 1;
                 }
                 if ((v = get(c, "burst"))) {
                         int64_t burst = json_object_get_int64(v);
-                        if (burst < 0)
-                                return BAD(st, "linux.resources.cpu.burst is %lld: give microseconds, 0 or more",
-                                           (long long)burst);
+                        if (!json_object_is_type(v, json_type_int) || burst < 0)
+                                return BAD(st, "linux.resources.cpu.burst is %s: give microseconds, 0 or more",
+                                           json_object_to_json_string(v));
                         l->has_cpu_burst_us = true;
                         l->cpu_burst_us = (uint64_t)burst;
                 }

@@ -32,7 +32,10 @@ limits() { lm show "$1" | sed -n '/^LIMIT/,/^USAGE/p'; }
 # string until the kernel kills it.
 HOG='sleep 1000 & sleep 1000 & x=lmct; while :; do x="$x$x"; done'
 
-# OOM, one process against the whole container.
+# OOM, one process against the whole container, watched by a subscriber.
+lm --json events -r > "$LOGS/events-$T.$$" 2>&1 &
+SUB=$!
+BG_PIDS+=("$SUB")
 check "create plain --memory 24M --swap 0" lm create plain --memory 24M --swap 0
 check "create group --memory 24M --swap 0 --oom-group" lm create group --memory 24M --swap 0 --oom-group
 expect_match "show says oom-group on" "$(lm show group)" "^oom-group +on +on$"
@@ -55,6 +58,16 @@ lm run -d group/child -- sh -c "$HOG" >/dev/null
 wait_empty group/child && pass "the parent's group OOM took the whole child" ||
         fail "the parent's group OOM took the whole child" "$(nprocs group/child) processes left after 30 s"
 expect_match "counted at the parent, whose limit was hit" "$(cat "$ROOT/group/memory.events")" "oom_group_kill [2-9]"
+sleep 1
+kill "$SUB" 2>/dev/null
+ev=$(cat "$LOGS/events-$T.$$")
+kind() { echo "\"kind\":\"$1\",\"name\":\"$2\""; }
+expect_match "events: oom_kill on plain" "$ev" "$(kind oom_kill plain)"
+expect_eq "and no oom_group_kill for plain" "$(grep -c "$(kind oom_group_kill plain)" <<<"$ev")" 0
+expect_match "events: oom_group_kill on group, killed whole" "$ev" "$(kind oom_group_kill group)"
+expect_match "the child's OOM: oom on group, whose limit was hit" "$ev" "$(kind oom group)"
+expect_match "and oom_kill on group/child, whose processes died" "$ev" "$(kind oom_kill group/child)"
+expect_eq "and no oom on group/child, whose own limit was not hit" "$(grep -c "$(kind oom group/child)" <<<"$ev")" 0
 check "update --oom-group=off" lm update group --oom-group=off
 expect_eq "memory.oom.group is 0 again" "$(cat "$ROOT/group/memory.oom.group")" 0
 lm destroy -r -f group >/dev/null
@@ -106,6 +119,14 @@ pid=$(lm ps mems | awk '/^ *[0-9]/ { print $1; exit }')
 expect_eq "the process may allocate on node 0 only" \
         "$(awk '/^Mems_allowed_list/ { print $2 }' "/proc/$pid/status" 2>&1)" 0
 expect_match "show gives configured and effective memory nodes" "$(lm show mems)" "^cpuset-mems +0 +0$"
+expect_rc 7 "memory nodes do not change under running processes (the kernel would migrate their memory)" \
+        lm update mems --cpuset-mems ""
+expect_match "the refusal says why" "$ERR" "has processes, whose memory the kernel would migrate"
+expect_eq "and cpuset.mems is unchanged" "$(cat "$ROOT/mems/cpuset.mems")" 0
+expect_rc 0 "giving the same nodes again is no change, and allowed" lm update mems --cpuset-mems 0
+expect_rc 2 "cpu-idle with a cpu-weight is refused (an idle group has none)" lm create both --cpu-idle --cpu-weight 50
+expect_match "naming both" "$ERR" "cpu-idle and cpu-weight"
+expect_eq "and nothing was created" "$(test -d "$ROOT/both" && echo present || echo absent)" absent
 
 # Kept across a restart: lmctld reads the files back.
 lm create keep --oom-group --cpu-idle --cpu 0.5 --cpu-burst 10000 >/dev/null
@@ -114,6 +135,8 @@ daemon_stop
 daemon_start || exit 0
 expect_eq "oom-group, cpu-idle, cpu-burst and cpuset-mems are the same after a restart" "$(limits keep; limits mems)" "$before"
 expect_match "and were set" "$(echo "$before" | tr "\n" " ")" "cpu-burst +10000 .*cpu-idle +on +on.*oom-group +on +on.*cpuset-mems +0 +0"
+check "a lower quota with a lower burst in one update (the burst goes first)" lm update keep --cpu 0.05 --cpu-burst 1000
+expect_eq "cpu.max and cpu.max.burst both changed" "$(cat "$ROOT/keep/cpu.max") $(cat "$ROOT/keep/cpu.max.burst")" "5000 100000 1000"
 check "update --cpu-idle=off --cpu-burst 0" lm update keep --cpu-idle=off --cpu-burst 0
 expect_eq "cpu.idle is 0" "$(cat "$ROOT/keep/cpu.idle")" 0
 expect_eq "cpu.max.burst is 0" "$(cat "$ROOT/keep/cpu.max.burst")" 0

@@ -88,6 +88,7 @@ bad_bundle 2 "a user namespace" "namespace type user is not supported" 'set_json
 bad_bundle 2 "process.terminal true" "process.terminal true is not supported" 'set_json "$B.bad/config.json" "c[\"process\"][\"terminal\"]=True"'
 bad_bundle 2 "seccomp" "linux.seccomp is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"seccomp\"]={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"'
 bad_bundle 2 "cpu.idle 2" "linux.resources.cpu.idle is 2: give 0 or 1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"idle\":2}}"'
+bad_bundle 2 "cpu.idle \"yes\"" "linux.resources.cpu.idle is \"yes\": give 0 or 1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"idle\":\"yes\"}}"'
 bad_bundle 2 "a negative cpu.burst" "linux.resources.cpu.burst is -1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"burst\":-1}}"'
 bad_bundle 2 "device cgroup rules" "linux.resources.devices is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"devices\":[{\"allow\":False,\"access\":\"rwm\"}]}"'
 bad_bundle 2 "an unknown field" "linux.frobnicate is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"frobnicate\"]=1"'

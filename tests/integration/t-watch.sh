@@ -245,6 +245,16 @@ expect_eq "CPU seconds match stats for the paused container" "$(mval container_c
         "$("$PY" -c "print(repr(${u3:-0} / 1e6))")"
 expect_eq "and throttled periods match the kernel's" "$(mval container_cpu_cfs_throttled_periods_total busy)" \
         "$(awk '$1 == "nr_throttled" { print $2 ".0" }' "$ROOT/busy/cpu.stat")"
+psi_total() { awk -v k="$2" '$1 == k { sub("total=", "", $5); print $5 }' "$ROOT/busy/$1.pressure"; }
+expect_eq "PSI: the paused container's CPU waiting time is cpu.pressure's some total" \
+        "$(mval container_pressure_cpu_waiting_seconds_total busy)" "$("$PY" -c "print(repr($(psi_total cpu some) / 1e6))")"
+expect_eq "and its memory stall time memory.pressure's full total" \
+        "$(mval container_pressure_memory_stalled_seconds_total busy)" "$("$PY" -c "print(repr($(psi_total memory full) / 1e6))")"
+expect_match "the OOM-killed container stalled on memory (container_pressure_memory_waiting_seconds_total)" \
+        "$(mval container_pressure_memory_waiting_seconds_total oomc)" '^[0-9.e-]+$'
+expect_match "and every PSI family is there for it" \
+        "$(echo "$met" | awk '$2 == "oomc" && $1 ~ /^container_pressure_/ { print $1 }' | sort | tr '\n' ' ')" \
+        "^container_pressure_cpu_stalled_seconds_total container_pressure_cpu_waiting_seconds_total container_pressure_io_stalled_seconds_total container_pressure_io_waiting_seconds_total container_pressure_memory_stalled_seconds_total container_pressure_memory_waiting_seconds_total $"
 expect_eq "/metrics other paths: 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/x")" 404
 lm destroy -f busy >/dev/null
 

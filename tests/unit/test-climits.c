@@ -122,6 +122,16 @@ static void test_model(void) {
         CHECK(climits_plan(&l, -1, &p, &st) == -ERANGE);
         CHECK(strstr(st.msg, "cpu-burst") != NULL);
 
+        l = (Lmct__V1__Limits)LMCT__V1__LIMITS__INIT;
+        l.has_cpu_idle = l.cpu_idle = true;
+        l.has_cpu_weight = true;
+        l.cpu_weight = 50;
+        CHECK(climits_plan(&l, -1, &p, &st) == -EINVAL);
+        CHECK(strstr(st.msg, "cpu-idle and cpu-weight") != NULL);
+        l.cpu_idle = false; /* ending idleness, then a weight: in that order */
+        CHECK(climits_plan(&l, -1, &p, &st) == 0 && p.n == 2);
+        CHECK(strcmp(p.w[0].file, "cpu.idle") == 0 && strcmp(p.w[1].file, "cpu.weight") == 0);
+
         /* An ancestor's oom-group and idleness reach the container's
          * effective values; a switch off above does not turn one off here. */
         eff = climits_new();

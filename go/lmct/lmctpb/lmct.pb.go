@@ -2994,7 +2994,7 @@ type Event struct {
 	unknownFields protoimpl.UnknownFields
 
 	// subscribed | created | updated | destroyed | empty | populated |
-	// frozen | thawed | oom | oom_kill | memory_high | memory_max |
+	// frozen | thawed | oom | oom_kill | oom_group_kill | memory_high | memory_max |
 	// pids_max | dropped | pressure | memory_above | memory_below
 	Kind  *string `protobuf:"bytes,1,opt,name=kind" json:"kind,omitempty"`
 	Name  *string `protobuf:"bytes,2,opt,name=name" json:"name,omitempty"`    // the container, as the caller sees it
