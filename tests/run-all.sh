@@ -79,19 +79,27 @@ if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/integration.txt"; then
 fi
 count "$logs/integration.txt" "integration suite on real cgroup v2"
 
-# lmctld as a systemd service: a VM that boots real systemd as init.
-echo "service suite: booting the test VM with systemd as init"
-LMCT_VM_INIT=systemd tests/vm/boot.sh "$top/build/vm-systemd" "$top/tests/systemd/t-service.sh" "$top/build" \
-        > "$logs/systemd-stream.txt" 2>&1
-rc=$?
-grep '^boot.sh:' "$logs/systemd-stream.txt"
-sed 's/\x1b\[[0-9;]*m//g' "$top/build/vm-systemd/console.log" > "$logs/systemd.txt" 2>/dev/null || : > "$logs/systemd.txt"
-if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/systemd.txt"; then
-        echo "service suite did not run to the end (exit $rc); its output:"
-        tail -n 40 "$logs/systemd.txt"
-        failed=$((failed + 1))
-fi
-count "$logs/systemd.txt" "service suite under systemd"
+# systemd_vm NAME WHAT SCRIPT ARG...: boots the VM with real systemd as
+# init in build/vm-NAME, runs SCRIPT there and counts its lines; a VM that
+# does not run to the end counts as a failure.
+systemd_vm() {
+        local name=$1 what=$2 rc
+        shift 2
+        echo "$what: booting the test VM with systemd as init"
+        LMCT_VM_INIT=systemd tests/vm/boot.sh "$top/build/vm-$name" "$@" > "$logs/$name-stream.txt" 2>&1
+        rc=$?
+        grep '^boot.sh:' "$logs/$name-stream.txt"
+        sed 's/\x1b\[[0-9;]*m//g' "$top/build/vm-$name/console.log" > "$logs/$name.txt" 2>/dev/null || : > "$logs/$name.txt"
+        if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/$name.txt"; then
+                echo "$what did not run to the end (exit $rc); its output:"
+                tail -n 40 "$logs/$name.txt"
+                failed=$((failed + 1))
+        fi
+        count "$logs/$name.txt" "$what under systemd"
+}
+
+# lmctld as a systemd service.
+systemd_vm systemd "service suite" "$top/tests/systemd/t-service.sh" "$top/build"
 
 # Debian packages: built with dpkg-buildpackage and checked by lintian
 # here, then installed, used, upgraded and removed on a system that has
@@ -99,18 +107,7 @@ count "$logs/systemd.txt" "service suite under systemd"
 tests/package/build.sh "$top/build/deb" > "$logs/package-build.txt" 2>&1
 count "$logs/package-build.txt" "Debian packages built"
 grep '^    lintian: ' "$logs/package-build.txt"
-echo "package suite: booting the test VM with systemd as init"
-LMCT_VM_INIT=systemd tests/vm/boot.sh "$top/build/vm-package" "$top/tests/package/t-package.sh" "$top/build/deb" \
-        "$top/build" > "$logs/package-stream.txt" 2>&1
-rc=$?
-grep '^boot.sh:' "$logs/package-stream.txt"
-sed 's/\x1b\[[0-9;]*m//g' "$top/build/vm-package/console.log" > "$logs/package.txt" 2>/dev/null || : > "$logs/package.txt"
-if [ "$rc" != 0 ] || ! grep -q '^PASS: ' "$logs/package.txt"; then
-        echo "package suite did not run to the end (exit $rc); its output:"
-        tail -n 40 "$logs/package.txt"
-        failed=$((failed + 1))
-fi
-count "$logs/package.txt" "package suite under systemd"
+systemd_vm package "package suite" "$top/tests/package/t-package.sh" "$top/build/deb" "$top/build"
 echo "logs: $logs"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

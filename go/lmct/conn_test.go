@@ -262,23 +262,11 @@ func TestOversizedFrameIsRefused(t *testing.T) {
 func TestRunPassesStdioAndWaits(t *testing.T) {
 	got := make(chan int, 1)
 	path := peer(t, func(c *net.UnixConn) {
-		buf := make([]byte, 4096)
-		oob := make([]byte, unix.CmsgSpace(4*8))
-		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		r, nfds, err := readWithFds(c)
 		if err != nil {
 			return
 		}
-		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
-		nfds := 0
-		for _, m := range msgs {
-			fds, _ := unix.ParseUnixRights(&m)
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
-			nfds += len(fds)
-		}
 		got <- nfds
-		r := bufio.NewReader(&prefixed{b: buf[:n], c: c})
 		q := readRequest(t, r)
 		if q == nil {
 			return
@@ -317,6 +305,28 @@ func TestRunPassesStdioAndWaits(t *testing.T) {
 	if _, err := p.Wait(context.Background()); err != nil {
 		t.Fatalf("a second wait: %v", err)
 	}
+}
+
+// readWithFds reads the first bytes a client sent with the descriptors
+// that came along (closed here, counted), and returns a reader of the
+// whole stream from its start.
+func readWithFds(c *net.UnixConn) (*bufio.Reader, int, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4*8))
+	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, 0, err
+	}
+	msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+	nfds := 0
+	for _, m := range msgs {
+		fds, _ := unix.ParseUnixRights(&m)
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		nfds += len(fds)
+	}
+	return bufio.NewReader(&prefixed{b: buf[:n], c: c}), nfds, nil
 }
 
 // prefixed reads B, then C.
@@ -500,20 +510,10 @@ func TestIdZeroWithoutStatus(t *testing.T) {
 func TestAbandonedRunIsKilled(t *testing.T) {
 	got := make(chan *pb.Request, 1)
 	path := peer(t, func(c *net.UnixConn) {
-		buf := make([]byte, 4096)
-		oob := make([]byte, unix.CmsgSpace(4*8))
-		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		r, _, err := readWithFds(c)
 		if err != nil {
 			return
 		}
-		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
-		for _, m := range msgs {
-			fds, _ := unix.ParseUnixRights(&m)
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
-		}
-		r := bufio.NewReader(&prefixed{b: buf[:n], c: c})
 		q := readRequest(t, r)
 		if q == nil {
 			return
