@@ -118,15 +118,17 @@ func (c *conn) send(ctx context.Context, id uint64, req *pb.Request, files []*os
 	// sees it cancelled.
 	dl, _ := ctx.Deadline()
 	c.uc.SetWriteDeadline(dl)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-ctx.Done():
-			c.uc.SetWriteDeadline(time.Unix(1, 0))
-		case <-stop:
-		}
-	}()
+	if done := ctx.Done(); done != nil { // a context that can end: no watcher for Background
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case <-done:
+				c.uc.SetWriteDeadline(time.Unix(1, 0))
+			case <-stop:
+			}
+		}()
+	}
 
 	written := 0
 	if len(fds) > 0 {
