@@ -119,8 +119,7 @@ static int run(ctx *c, int argc, char **argv, bool create) {
                 r = send_change(c, argv[optind], create, &a);
                 r = r < 0 ? call_failed(c, argv[optind], r) : EXIT_OK;
         }
-        free(a.l.cpuset_cpus);
-        free(a.l.cpuset_mems);
+        limits_clear(&a.l);
         label_opts_done(&a.lo);
         return r;
 }

@@ -260,8 +260,7 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
         else if (r == 0)
                 r = -1; /* --help: done */
         if (r) {
-                free(a.l.cpuset_cpus);
-                free(a.l.cpuset_mems);
+                limits_clear(&a.l);
                 free(a.env);
                 return r < 0 ? EXIT_OK : r;
         }
@@ -284,8 +283,7 @@ static int run_or_exec(ctx *c, int argc, char **argv, bool run) {
                 req.exec = &a.ex;
         }
         r = wait_for(c, &req, argv[optind], a.rq.detach, sfd);
-        free(a.l.cpuset_cpus);
-        free(a.l.cpuset_mems);
+        limits_clear(&a.l);
         free(a.env);
         return r;
 }

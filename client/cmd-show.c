@@ -92,7 +92,95 @@ static struct json_object *limits_json(const Lmct__V1__Limits *l) {
                 json_object_object_add(o, "cpuset", json_object_new_string(l->cpuset_cpus));
         if (l && l->cpuset_mems)
                 json_object_object_add(o, "cpuset-mems", json_object_new_string(l->cpuset_mems));
+        if (l && l->n_hugetlb) {
+                struct json_object *h = json_object_new_object();
+                for (size_t i = 0; i < l->n_hugetlb; i++)
+                        if (l->hugetlb[i]->page_size)
+                                json_object_object_add(h, l->hugetlb[i]->page_size, json_limit(l->hugetlb[i]->max));
+                json_object_object_add(o, "hugetlb", h);
+        }
+        if (l && l->n_io_devices) {
+                struct json_object *io = json_object_new_object();
+                for (size_t i = 0; i < l->n_io_devices; i++) {
+                        const Lmct__V1__IoDeviceLimit *d = l->io_devices[i];
+                        struct json_object *e = json_object_new_object();
+                        char dev[24];
+#define J(f) if (d->has_##f) json_object_object_add(e, #f, json_limit(d->f))
+                        J(rbps); J(wbps); J(riops); J(wiops);
+#undef J
+                        if (d->has_weight)
+                                json_object_object_add(e, "weight", json_object_new_uint64(d->weight));
+                        snprintf(dev, sizeof dev, "%u:%u", d->major, d->minor);
+                        json_object_object_add(io, dev, e);
+                }
+                json_object_object_add(o, "io-devices", io);
+        }
         return o;
+}
+
+/* One device's bounds as "rbps=10M,riops=100" (bounds set to max left
+ * out), or "-". */
+static const char *io_bounds(const Lmct__V1__IoDeviceLimit *d, char *buf, size_t len) {
+        static const char *const names[] = { "rbps", "wbps", "riops", "wiops" };
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (int k = 0; d && k < 4; k++) {
+                const protobuf_c_boolean has[] = { d->has_rbps, d->has_wbps, d->has_riops, d->has_wiops };
+                const uint64_t v[] = { d->rbps, d->wbps, d->riops, d->wiops };
+                char num[32];
+                if (!has[k] || v[k] == LMCT_MAX)
+                        continue;
+                if (k < 2)
+                        lmct_format_size(v[k], num, sizeof num);
+                else
+                        snprintf(num, sizeof num, "%llu", (unsigned long long)v[k]);
+                n += (size_t)snprintf(buf + n, len > n ? len - n : 0, "%s%s=%s", n ? "," : "", names[k], num);
+        }
+        return buf[0] ? buf : "-";
+}
+
+static const Lmct__V1__IoDeviceLimit *find_device(const Lmct__V1__Limits *l, uint32_t maj, uint32_t min) {
+        for (size_t i = 0; l && i < l->n_io_devices; i++)
+                if (l->io_devices[i]->major == maj && l->io_devices[i]->minor == min)
+                        return l->io_devices[i];
+        return NULL;
+}
+
+/* Rows per huge page size and per disk: configured here, or bounded here
+ * by an ancestor. */
+static void print_device_rows(const Lmct__V1__ContainerInfo *info) {
+        const Lmct__V1__Limits *conf = info->configured, *eff = info->effective;
+        char a[160], b[160], label[40];
+
+        for (size_t i = 0; eff && i < eff->n_hugetlb; i++) {
+                const Lmct__V1__HugetlbLimit *e = eff->hugetlb[i], *c = NULL;
+                for (size_t k = 0; conf && k < conf->n_hugetlb; k++)
+                        if (e->page_size && conf->hugetlb[k]->page_size &&
+                            strcmp(conf->hugetlb[k]->page_size, e->page_size) == 0)
+                                c = conf->hugetlb[k];
+                if (e->max == LMCT_MAX && (!c || c->max == LMCT_MAX))
+                        continue;
+                snprintf(label, sizeof label, "hugetlb %s", e->page_size);
+                printf("%-12s %-12s %s\n", label, c ? lmct_format_size(c->max, a, sizeof a) : "-",
+                       lmct_format_size(e->max, b, sizeof b));
+        }
+        for (size_t i = 0; eff && i < eff->n_io_devices; i++) {
+                const Lmct__V1__IoDeviceLimit *e = eff->io_devices[i];
+                const char *ev = io_bounds(e, b, sizeof b);
+                const char *cv = io_bounds(find_device(conf, e->major, e->minor), a, sizeof a);
+                if (strcmp(ev, "-") == 0 && strcmp(cv, "-") == 0)
+                        continue;
+                snprintf(label, sizeof label, "io-max %u:%u", e->major, e->minor);
+                printf("%-12s %-12s %s\n", label, cv, ev);
+        }
+        for (size_t i = 0; conf && i < conf->n_io_devices; i++) {
+                const Lmct__V1__IoDeviceLimit *c = conf->io_devices[i];
+                if (!c->has_weight)
+                        continue;
+                snprintf(label, sizeof label, "io-weight %u:%u", c->major, c->minor);
+                printf("%-12s %-12llu -\n", label, (unsigned long long)c->weight);
+        }
 }
 
 static struct json_object *usage_json(const Lmct__V1__Usage *u) {
@@ -201,6 +289,7 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
                        info->configured && info->configured->cpuset_cpus && info->configured->cpuset_cpus[0]
                                ? info->configured->cpuset_cpus : "-",
                        info->effective && info->effective->cpuset_cpus ? info->effective->cpuset_cpus : "-");
+        print_device_rows(info);
         if (!u)
                 return;
         printf("\nUSAGE\n");

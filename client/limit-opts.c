@@ -1,7 +1,12 @@
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "lmctl.h"
 
@@ -23,6 +28,8 @@ enum {
         O_CPU_BURST,
         O_CPUSET_MEMS,
         O_OOM_GROUP,
+        O_HUGETLB,
+        O_IO_MAX,
 };
 
 const struct option limit_options[] = {
@@ -44,6 +51,8 @@ const struct option limit_options[] = {
         { "cpu-burst", required_argument, NULL, O_CPU_BURST },
         { "cpuset-mems", required_argument, NULL, O_CPUSET_MEMS },
         { "oom-group", optional_argument, NULL, O_OOM_GROUP },
+        { "hugetlb", required_argument, NULL, O_HUGETLB },
+        { "io-max", required_argument, NULL, O_IO_MAX },
         {},
 };
 
@@ -58,10 +67,194 @@ size_t limit_options_copy(struct option *to, size_t room) {
 
 #define SET(field, v) (l->has_##field = true, l->field = (v))
 
+void limits_clear(Lmct__V1__Limits *l) {
+        free(l->cpuset_cpus);
+        free(l->cpuset_mems);
+        for (size_t i = 0; i < l->n_hugetlb; i++) {
+                free(l->hugetlb[i]->page_size);
+                free(l->hugetlb[i]);
+        }
+        free(l->hugetlb);
+        for (size_t i = 0; i < l->n_io_devices; i++)
+                free(l->io_devices[i]);
+        free(l->io_devices);
+        lmct__v1__limits__init(l);
+}
+
+/* --hugetlb SIZE=LIMIT: a page size ("2MB", "2M", "1G") and bytes or max. */
+static int hugetlb_opt(ctx *c, const char *value, Lmct__V1__Limits *l) {
+        const char *eq = strchr(value, '=');
+        char size[32], canon[16];
+        uint64_t bytes, max;
+        Lmct__V1__HugetlbLimit **v, *h;
+
+        if (!eq || (size_t)(eq - value) >= sizeof size)
+                return usage_error(c, "--hugetlb '%s': give PAGESIZE=LIMIT, such as 2MB=64M or 1GB=max", value);
+        snprintf(size, sizeof size, "%.*s", (int)(eq - value), value);
+        if (lmct_parse_page_size(size, &bytes) < 0)
+                return usage_error(c, "--hugetlb '%s': '%s' is not a huge page size (2MB, 1GB; see "
+                                   "/sys/kernel/mm/hugepages)", value, size);
+        if (lmct_parse_size(eq + 1, 1, &max) < 0)
+                return usage_error(c, "--hugetlb '%s': give the limit as a size (64M, 2G) or max", value);
+        lmct_format_page_size(bytes, canon, sizeof canon);
+        if (max != LMCT_MAX && max % bytes != 0)
+                return usage_error(c, "--hugetlb '%s': %s is not a whole number of %s pages", value, eq + 1, canon);
+        for (size_t i = 0; i < l->n_hugetlb; i++)
+                if (strcmp(l->hugetlb[i]->page_size, canon) == 0) {
+                        l->hugetlb[i]->max = max;
+                        return 0;
+                }
+        if (l->n_hugetlb == LMCT_HUGETLB_MAX)
+                return usage_error(c, "--hugetlb: more than %d page sizes", LMCT_HUGETLB_MAX);
+        v = realloc(l->hugetlb, (l->n_hugetlb + 1) * sizeof *v);
+        if (!v)
+                return usage_error(c, "out of memory");
+        l->hugetlb = v;
+        h = malloc(sizeof *h);
+        if (h) {
+                lmct__v1__hugetlb_limit__init(h);
+                h->page_size = strdup(canon);
+        }
+        if (!h || !h->page_size) {
+                free(h);
+                return usage_error(c, "out of memory");
+        }
+        h->has_max = true;
+        h->max = max;
+        v[l->n_hugetlb++] = h;
+        return 0;
+}
+
+/* A block device named by path (resolved here, as the caller) or MAJ:MIN,
+ * to its entry in L. */
+static int io_device_opt(ctx *c, const char *opt, const char *arg, const char *dev, Lmct__V1__Limits *l,
+                         Lmct__V1__IoDeviceLimit **ret) {
+        unsigned maj, min;
+        char part[64], tail;
+        Lmct__V1__IoDeviceLimit **v, *d;
+
+        if (dev[0] == '/') {
+                struct stat sb;
+                if (stat(dev, &sb) < 0)
+                        return usage_error(c, "--%s '%s': %s: %s", opt, arg, dev, strerror(errno));
+                if (!S_ISBLK(sb.st_mode))
+                        return usage_error(c, "--%s '%s': %s is not a block device", opt, arg, dev);
+                maj = major(sb.st_rdev);
+                min = minor(sb.st_rdev);
+        } else if (sscanf(dev, "%u:%u%c", &maj, &min, &tail) != 2 || maj > LMCT_DEV_MAJOR_MAX ||
+                   min > LMCT_DEV_MINOR_MAX || !strchr("0123456789", dev[0])) {
+                return usage_error(c, "--%s '%s': give the device as a path (/dev/vda) or MAJOR:MINOR (254:0)",
+                                   opt, arg);
+        }
+        /* The kernel keys these by whole disk: say so for a partition. */
+        snprintf(part, sizeof part, "/sys/dev/block/%u:%u/partition", maj, min);
+        if (access(part, F_OK) == 0)
+                return usage_error(c, "--%s '%s': %u:%u is a partition; give its whole disk", opt, arg, maj, min);
+        for (size_t i = 0; i < l->n_io_devices; i++)
+                if (l->io_devices[i]->major == maj && l->io_devices[i]->minor == min) {
+                        *ret = l->io_devices[i];
+                        return 0;
+                }
+        if (l->n_io_devices == LMCT_IO_DEVICES_MAX)
+                return usage_error(c, "--%s: more than %d devices", opt, LMCT_IO_DEVICES_MAX);
+        v = realloc(l->io_devices, (l->n_io_devices + 1) * sizeof *v);
+        if (!v)
+                return usage_error(c, "out of memory");
+        l->io_devices = v;
+        d = malloc(sizeof *d);
+        if (!d)
+                return usage_error(c, "out of memory");
+        lmct__v1__io_device_limit__init(d);
+        d->has_major = d->has_minor = true;
+        d->major = maj;
+        d->minor = min;
+        v[l->n_io_devices++] = d;
+        *ret = d;
+        return 0;
+}
+
+/* --io-max DEV:rbps=N,wbps=N,riops=N,wiops=N (bytes with K, M, G; max). */
+static int io_max_opt(ctx *c, const char *value, Lmct__V1__Limits *l) {
+        const char *eq = strchr(value, '='), *colon = NULL, *p;
+        char dev[256];
+        Lmct__V1__IoDeviceLimit *d;
+        int r;
+
+        for (p = value; eq && p < eq; p++)
+                if (*p == ':')
+                        colon = p;
+        if (!colon || (size_t)(colon - value) >= sizeof dev)
+                return usage_error(c, "--io-max '%s': give DEVICE:KEY=VALUE,..., such as /dev/vda:rbps=10M,riops=100",
+                                   value);
+        snprintf(dev, sizeof dev, "%.*s", (int)(colon - value), value);
+        if ((r = io_device_opt(c, "io-max", value, dev, l, &d)))
+                return r;
+        for (p = colon + 1; *p;) {
+                size_t n = strcspn(p, ","), kl = strcspn(p, "=");
+                char val[32];
+                uint64_t v;
+                if (kl >= n || n - kl - 1 >= sizeof val)
+                        return usage_error(c, "--io-max '%s': '%.*s' is not KEY=VALUE", value, (int)n, p);
+                snprintf(val, sizeof val, "%.*s", (int)(n - kl - 1), p + kl + 1);
+                if (kl == 4 && (strncmp(p, "rbps", 4) == 0 || strncmp(p, "wbps", 4) == 0)) {
+                        if (lmct_parse_size(val, 1, &v) < 0 || v == 0)
+                                return usage_error(c, "--io-max '%s': %.4s takes bytes per second above 0 "
+                                                   "(10M, 512K) or max", value, p);
+                        if (p[0] == 'r')
+                                d->has_rbps = true, d->rbps = v;
+                        else
+                                d->has_wbps = true, d->wbps = v;
+                } else if (kl == 5 && (strncmp(p, "riops", 5) == 0 || strncmp(p, "wiops", 5) == 0)) {
+                        if (lmct_parse_uint(val, 1, UINT32_MAX - 1, 1, &v) < 0)
+                                return usage_error(c, "--io-max '%s': %.5s takes operations per second above 0, "
+                                                   "or max", value, p);
+                        if (p[0] == 'r')
+                                d->has_riops = true, d->riops = v;
+                        else
+                                d->has_wiops = true, d->wiops = v;
+                } else {
+                        return usage_error(c, "--io-max '%s': '%.*s' is not rbps, wbps, riops or wiops", value,
+                                           (int)kl, p);
+                }
+                p += n;
+                if (*p == ',')
+                        p++;
+        }
+        return 0;
+}
+
+/* --io-weight DEV:N or DEV:default (the device's own weight). */
+static int io_weight_dev_opt(ctx *c, const char *value, Lmct__V1__Limits *l) {
+        const char *colon = strrchr(value, ':');
+        char dev[256];
+        uint64_t v = 0;
+        Lmct__V1__IoDeviceLimit *d;
+        int r;
+
+        if ((size_t)(colon - value) >= sizeof dev)
+                return usage_error(c, "--io-weight '%s': the device name is too long", value);
+        if (strcmp(colon + 1, "default") != 0 &&
+            lmct_parse_uint(colon + 1, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX, 0, &v) < 0)
+                return usage_error(c, "--io-weight '%s': give DEVICE:WEIGHT with a weight %d..%d, or "
+                                   "DEVICE:default", value, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX);
+        snprintf(dev, sizeof dev, "%.*s", (int)(colon - value), value);
+        if ((r = io_device_opt(c, "io-weight", value, dev, l, &d)))
+                return r;
+        d->has_weight = true;
+        d->weight = v;
+        return 0;
+}
+
 int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
         uint64_t v;
         int r;
 
+        if (strcmp(opt, "hugetlb") == 0)
+                return hugetlb_opt(c, value, l);
+        if (strcmp(opt, "io-max") == 0)
+                return io_max_opt(c, value, l);
+        if (strcmp(opt, "io-weight") == 0 && strchr(value, ':'))
+                return io_weight_dev_opt(c, value, l);
         if (strcmp(opt, "cpu") == 0) {
                 r = lmct_parse_cpu(value, &v);
                 if (r < 0)

@@ -60,7 +60,11 @@ void cmd_usage(const char *verb);
         "  --swap SIZE        memory.swap.max\n"                                                          \
         "  --oom-group[=on|off] memory.oom.group: an OOM kill takes the whole container\n"                \
         "  --pids N           pids.max (or max)\n"                                                        \
-        "  --io-weight W      io.weight 1..10000\n"                                                       \
+        "  --io-weight W      io.weight 1..10000 (the default for every device)\n"                        \
+        "  --io-weight DEV:W  the weight on one disk, a path or MAJ:MIN (DEV:default removes it)\n"      \
+        "  --io-max DEV:KEY=V,... bounds on one disk: rbps, wbps (bytes per second: 10M),\n"        \
+        "                     riops, wiops (operations per second); max removes one\n"              \
+        "  --hugetlb SIZE=LIMIT huge pages of one size (2MB, 1GB): hugetlb.SIZE.max (64M; max)\n"     \
         "  --max-descendants N  containers allowed below, at any depth (or max;\n"                        \
         "                     alias --max-children): cgroup.max.descendants\n"                            \
         "  --max-depth N      levels of containers allowed below (or max): cgroup.max.depth\n"
@@ -68,6 +72,8 @@ void cmd_usage(const char *verb);
 /* Parses one limit option (by its long name) into L. Returns 0, or
  * prints a usage error and returns EXIT_USAGE. */
 int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l);
+/* Frees what limit_opt allocated in L and empties it. */
+void limits_clear(Lmct__V1__Limits *l);
 extern const struct option limit_options[];
 /* Copies the limit options and their terminator into TO (ROOM entries). */
 size_t limit_options_copy(struct option *to, size_t room);

@@ -162,6 +162,44 @@ int lmct_parse_cpuset(const char *s) {
         }
 }
 
+int lmct_parse_page_size(const char *s, uint64_t *ret) {
+        uint64_t v = 0, unit;
+        size_t n = 0;
+
+        if (!s || !is_digit(s[0]))
+                return -EINVAL;
+        for (; is_digit(s[n]); n++) {
+                v = v * 10 + (uint64_t)(s[n] - '0');
+                if (v > 1u << 20)
+                        return -ERANGE;
+        }
+        switch (s[n++]) {
+        case 'k': case 'K': unit = UINT64_C(1) << 10; break;
+        case 'm': case 'M': unit = UINT64_C(1) << 20; break;
+        case 'g': case 'G': unit = UINT64_C(1) << 30; break;
+        default: return -EINVAL;
+        }
+        if (s[n] == 'b' || s[n] == 'B')
+                n++;
+        if (s[n] != '\0')
+                return -EINVAL;
+        v *= unit;
+        if (v < 4096 || (v & (v - 1)) != 0 || v > UINT64_C(1) << 40)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+char *lmct_format_page_size(uint64_t bytes, char *buf, size_t len) {
+        if (bytes >= UINT64_C(1) << 30)
+                snprintf(buf, len, "%lluGB", (unsigned long long)(bytes >> 30));
+        else if (bytes >= UINT64_C(1) << 20)
+                snprintf(buf, len, "%lluMB", (unsigned long long)(bytes >> 20));
+        else
+                snprintf(buf, len, "%lluKB", (unsigned long long)(bytes >> 10));
+        return buf;
+}
+
 char *lmct_format_size(uint64_t v, char *buf, size_t len) {
         static const char units[] = "KMGT";
         int u;

@@ -13,12 +13,23 @@
 #define LMCT_CPU_QUOTA_MIN 1000
 #define LMCT_WEIGHT_MIN 1
 #define LMCT_WEIGHT_MAX 10000
+#define LMCT_HUGETLB_MAX 4      /* page sizes in one request */
+#define LMCT_IO_DEVICES_MAX 8   /* block devices in one request */
+#define LMCT_DEV_MAJOR_MAX 4095
+#define LMCT_DEV_MINOR_MAX 1048575
 
 /* Sizes in bytes: digits with an optional fraction and an optional binary
  * suffix K, M, G, T (case-insensitive, "512M", "1.5G"), or "max" when
  * ALLOW_MAX (stored as LMCT_MAX). -EINVAL on anything else, -ERANGE when
  * it does not fit 64 bits. */
 int lmct_parse_size(const char *s, int allow_max, uint64_t *ret);
+
+/* A huge page size: digits and K, M or G with an optional B,
+ * case-insensitive ("2MB", "2M", "1gb"), a power of two of at least 4 KiB.
+ * Its bytes in *RET; lmct_format_page_size gives the name the kernel uses
+ * in hugetlb.<SIZE>.max ("2MB", "1GB"). */
+int lmct_parse_page_size(const char *s, uint64_t *ret);
+char *lmct_format_page_size(uint64_t bytes, char *buf, size_t len);
 
 /* CPUs as a decimal with up to three fractional digits ("6", "0.5"), in
  * thousandths; "max" gives LMCT_MAX. Zero and negatives are -EINVAL. */

@@ -1,11 +1,14 @@
 #include "climits.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cgroup.h"
+#include "cleanup.h"
 #include "lmct-limits.h"
 #include "util.h"
 
@@ -74,14 +77,36 @@ static const struct list_limit {
 #define FLAG(l, s) (*(const protobuf_c_boolean *)((const char *)(l) + (s)->val_off))
 #define FLAGW(l, s) (*(protobuf_c_boolean *)((char *)(l) + (s)->val_off))
 
-/* cpu.max, cpu.max.burst (before or after it), then every other limit
- * once: a plan never holds more writes than that. */
-_Static_assert(2 + ELEMENTSOF(list_limits) + ELEMENTSOF(flag_limits) + ELEMENTSOF(simple_limits) - 1 <=
+/* cpu.max, cpu.max.burst (before or after it), every other limit once,
+ * two files per huge page size and per device: a plan never holds more
+ * writes than that. */
+_Static_assert(2 + ELEMENTSOF(list_limits) + ELEMENTSOF(flag_limits) + ELEMENTSOF(simple_limits) - 1 +
+                               2 * LMCT_HUGETLB_MAX + 2 * LMCT_IO_DEVICES_MAX <=
                        CLIMITS_WRITES_MAX,
                "a limit plan can outgrow CLIMITS_WRITES_MAX");
 
+/* hugetlb.<SIZE>.max or hugetlb.<SIZE>.rsvd.max, SIZE as the kernel names it. */
+static bool hugetlb_file(const char *file, char *size, size_t len) {
+        const char *p = file + strlen("hugetlb."), *end;
+        uint64_t bytes;
+        char name[16], canon[16];
+
+        if (strncmp(file, "hugetlb.", 8) != 0)
+                return false;
+        end = strchr(p, '.');
+        if (!end || (size_t)(end - p) >= sizeof name || (strcmp(end, ".max") != 0 && strcmp(end, ".rsvd.max") != 0))
+                return false;
+        snprintf(name, sizeof name, "%.*s", (int)(end - p), p);
+        if (lmct_parse_page_size(name, &bytes) < 0 ||
+            strcmp(name, lmct_format_page_size(bytes, canon, sizeof canon)) != 0)
+                return false;
+        if (size)
+                snprintf(size, len, "%s", name);
+        return true;
+}
+
 bool climits_file(const char *file) {
-        if (strcmp(file, "cpu.max") == 0)
+        if (strcmp(file, "cpu.max") == 0 || strcmp(file, "io.max") == 0 || hugetlb_file(file, NULL, 0))
                 return true;
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++)
                 if (strcmp(file, simple_limits[i].file) == 0)
@@ -108,7 +133,7 @@ static limit_write *add(limit_plan *p, const char *what, const char *file, int c
 
         memset(w, 0, sizeof *w);
         w->what = what;
-        w->file = file;
+        snprintf(w->file, sizeof w->file, "%s", file);
         w->controller = controller;
         if (controller != NO_CONTROLLER)
                 p->mask |= CG_MASK(controller);
@@ -197,6 +222,115 @@ static int plan_cpu(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status 
         return 0;
 }
 
+/* hugetlb.<SIZE>.max for each page size, and .rsvd.max beside it where
+ * the kernel has it: with both, a mapping past the bound fails at mmap()
+ * (ENOMEM) instead of killing the process at its first touch (SIGBUS). */
+static int plan_hugetlb(const Lmct__V1__Limits *l, limit_plan *p, status *st) {
+        if (l->n_hugetlb > LMCT_HUGETLB_MAX)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -E2BIG, "hugetlb: more than %d page sizes",
+                               LMCT_HUGETLB_MAX);
+        for (size_t i = 0; i < l->n_hugetlb; i++) {
+                const Lmct__V1__HugetlbLimit *h = l->hugetlb[i];
+                char canon[16], file[40];
+                uint64_t size;
+                limit_write *w;
+
+                if (!h->page_size || strlen(h->page_size) >= sizeof canon ||
+                    lmct_parse_page_size(h->page_size, &size) < 0 ||
+                    strcmp(h->page_size, lmct_format_page_size(size, canon, sizeof canon)) != 0)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "hugetlb: a page size is named as the kernel names it, such as 2MB or 1GB");
+                for (size_t k = 0; k < i; k++)
+                        if (strcmp(l->hugetlb[k]->page_size, h->page_size) == 0)
+                                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                               "hugetlb %s: given twice", canon);
+                if (!h->has_max)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "hugetlb %s: give a limit in bytes, or max", canon);
+                if (h->max != LMCT_MAX && h->max % size != 0)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "hugetlb %s: %llu bytes is not a whole number of %s pages", canon,
+                                       (unsigned long long)h->max, canon);
+                snprintf(file, sizeof file, "hugetlb.%s.max", canon);
+                fmt_u64(add(p, "hugetlb", file, CG_HUGETLB)->value, sizeof p->w[0].value, h->max);
+                snprintf(file, sizeof file, "hugetlb.%s.rsvd.max", canon);
+                w = add(p, "hugetlb", file, CG_HUGETLB);
+                w->optional = true;
+                fmt_u64(w->value, sizeof w->value, h->max);
+        }
+        return 0;
+}
+
+/* io.max and io.weight lines of single devices, keyed "MAJ:MIN". */
+static int plan_io_devices(const Lmct__V1__Limits *l, limit_plan *p, status *st) {
+        static const char *const bound_names[] = { "rbps", "wbps", "riops", "wiops" };
+
+        if (l->n_io_devices > LMCT_IO_DEVICES_MAX)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -E2BIG, "io-max: more than %d devices",
+                               LMCT_IO_DEVICES_MAX);
+        for (size_t i = 0; i < l->n_io_devices; i++) {
+                const Lmct__V1__IoDeviceLimit *d = l->io_devices[i];
+                const protobuf_c_boolean has[] = { d->has_rbps, d->has_wbps, d->has_riops, d->has_wiops };
+                const uint64_t val[] = { d->rbps, d->wbps, d->riops, d->wiops };
+                bool any = false;
+                char key[24];
+                limit_write *w;
+                int n;
+
+                if (!d->has_major || !d->has_minor || d->major > LMCT_DEV_MAJOR_MAX || d->minor > LMCT_DEV_MINOR_MAX)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "io-max: a device is given by its major (0..%d) and minor (0..%d) numbers",
+                                       LMCT_DEV_MAJOR_MAX, LMCT_DEV_MINOR_MAX);
+                snprintf(key, sizeof key, "%u:%u", d->major, d->minor);
+                for (size_t k = 0; k < i; k++)
+                        if (l->io_devices[k]->major == d->major && l->io_devices[k]->minor == d->minor)
+                                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                               "io-max %s: given twice", key);
+                for (size_t k = 0; k < ELEMENTSOF(has); k++) {
+                        if (!has[k])
+                                continue;
+                        any = true;
+                        if (val[k] == 0)
+                                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE,
+                                               "io-max %s: %s 0 would stop the device; give at least 1, or max",
+                                               key, bound_names[k]);
+                        if (k >= 2 && val[k] != LMCT_MAX && val[k] >= UINT32_MAX)
+                                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE,
+                                               "io-max %s: %s %llu is too large", key, bound_names[k],
+                                               (unsigned long long)val[k]);
+                }
+                if (any) {
+                        w = add(p, "io-max", "io.max", CG_IO);
+                        snprintf(w->key, sizeof w->key, "%s", key);
+                        n = snprintf(w->value, sizeof w->value, "%s", key);
+                        for (size_t k = 0; k < ELEMENTSOF(has); k++)
+                                if (has[k]) {
+                                        char v[24];
+                                        fmt_u64(v, sizeof v, val[k]);
+                                        n += snprintf(w->value + n, sizeof w->value - (size_t)n, " %s=%s",
+                                                      bound_names[k], v);
+                                }
+                }
+                if (d->has_weight) {
+                        if (d->weight != 0 && (d->weight < LMCT_WEIGHT_MIN || d->weight > LMCT_WEIGHT_MAX))
+                                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -ERANGE,
+                                               "io-weight %s: %llu is outside %d..%d (0 removes it)", key,
+                                               (unsigned long long)d->weight, LMCT_WEIGHT_MIN, LMCT_WEIGHT_MAX);
+                        w = add(p, "io-weight", "io.weight", CG_IO);
+                        snprintf(w->key, sizeof w->key, "%s", key);
+                        if (d->weight)
+                                snprintf(w->value, sizeof w->value, "%s %llu", key, (unsigned long long)d->weight);
+                        else
+                                snprintf(w->value, sizeof w->value, "%s default", key);
+                        any = true;
+                }
+                if (!any)
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "io-max %s: give a bound (rbps, wbps, riops, wiops) or a weight", key);
+        }
+        return 0;
+}
+
 int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st) {
         int r;
 
@@ -277,17 +411,53 @@ int climits_plan(const Lmct__V1__Limits *l, int dirfd, limit_plan *p, status *st
                 else
                         fmt_u64(w->value, sizeof w->value, v);
         }
-        return 0;
+        r = plan_hugetlb(l, p, st);
+        if (r < 0)
+                return r;
+        return plan_io_devices(l, p, st);
+}
+
+/* The line of BUF that begins with KEY and a space, or NULL. */
+static const char *find_line(const char *buf, const char *key) {
+        size_t kl = strlen(key);
+
+        for (const char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+                if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+                        return l;
+        return NULL;
+}
+
+/* What KEY's line of FILE says when the device has none of its own. */
+static void device_default(const limit_write *w, char *buf, size_t len) {
+        if (strcmp(w->file, "io.max") == 0)
+                snprintf(buf, len, "%s rbps=max wbps=max riops=max wiops=max", w->key);
+        else
+                snprintf(buf, len, "%s default", w->key);
 }
 
 void climits_save(limit_plan *p, int dirfd) {
+        char buf[4096];
+
         for (size_t i = 0; i < p->n; i++) {
                 limit_write *w = &p->w[i];
-                ssize_t n = cg_read(dirfd, w->file, w->old, sizeof w->old);
-                if (n < 0)
+                ssize_t n = cg_read(dirfd, w->file, buf, sizeof buf);
+                const char *line = buf;
+
+                if (n < 0) {
                         w->old[0] = '\0';
-                else if (n == 0)
+                        continue;
+                }
+                if (n == 0) {
                         snprintf(w->old, sizeof w->old, "\n");
+                        continue;
+                }
+                /* One line restores one value: the device's own, or the
+                 * first (io.weight's default). */
+                if (w->key[0] && !(line = find_line(buf, w->key))) {
+                        device_default(w, w->old, sizeof w->old);
+                        continue;
+                }
+                snprintf(w->old, sizeof w->old, "%.*s", (int)strcspn(line, "\n"), line);
         }
         p->saved = true;
 }
@@ -300,10 +470,25 @@ int climits_apply(limit_plan *p, int dirfd, bool rollback, status *st) {
                 int r;
 
                 r = cg_write(dirfd, w->file, w->value);
+                if (r == -ENOENT && w->optional)
+                        continue; /* an older kernel: the bound without its reservation */
                 if (r < 0) {
                         for (size_t k = i; rollback && k-- > 0;)
                                 if (p->w[k].old[0])
                                         (void)cg_write(dirfd, p->w[k].file, p->w[k].old);
+                        if (r == -ENOENT && w->controller == CG_HUGETLB)
+                                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, r,
+                                               "hugetlb: the kernel offers no such page size (%s does not exist; "
+                                               "see /sys/kernel/mm/hugepages)", w->file);
+                        if (r == -ENODEV && w->key[0])
+                                return st_fail(st, LMCT__V1__CODE__NOT_FOUND, r,
+                                               "%s %s: no such disk (the kernel keys I/O limits by whole disks, "
+                                               "not partitions)", w->what, w->key);
+                        if (r == -EOPNOTSUPP && strcmp(w->file, "io.weight") == 0 && w->key[0])
+                                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                                               "io-weight %s: the device has no weight-based I/O control; enable "
+                                               "it for the host with 'echo \"%s enable=1\" > "
+                                               "/sys/fs/cgroup/io.cost.qos'", w->key, w->key);
                         if (r == -ENOENT)
                                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
                                                "%s: %s does not exist (controller %s not enabled, or a kernel without it)", w->what,
@@ -315,6 +500,116 @@ int climits_apply(limit_plan *p, int dirfd, bool rollback, status *st) {
                 }
                 w->done = true;
         }
+        return 0;
+}
+
+Lmct__V1__HugetlbLimit *climits_hugetlb_add(Lmct__V1__Limits *l, const char *size, uint64_t max) {
+        Lmct__V1__HugetlbLimit **v = realloc(l->hugetlb, (l->n_hugetlb + 1) * sizeof *v), *h;
+
+        if (!v)
+                return NULL;
+        l->hugetlb = v;
+        h = malloc(sizeof *h);
+        if (!h)
+                return NULL;
+        lmct__v1__hugetlb_limit__init(h);
+        h->page_size = strdup(size);
+        if (!h->page_size) {
+                free(h);
+                return NULL;
+        }
+        h->has_max = true;
+        h->max = max;
+        v[l->n_hugetlb++] = h;
+        return h;
+}
+
+Lmct__V1__IoDeviceLimit *climits_io_device(Lmct__V1__Limits *l, uint32_t maj, uint32_t min) {
+        Lmct__V1__IoDeviceLimit **v, *d;
+
+        for (size_t i = 0; i < l->n_io_devices; i++)
+                if (l->io_devices[i]->major == maj && l->io_devices[i]->minor == min)
+                        return l->io_devices[i];
+        v = realloc(l->io_devices, (l->n_io_devices + 1) * sizeof *v);
+        if (!v)
+                return NULL;
+        l->io_devices = v;
+        d = malloc(sizeof *d);
+        if (!d)
+                return NULL;
+        lmct__v1__io_device_limit__init(d);
+        d->has_major = d->has_minor = true;
+        d->major = maj;
+        d->minor = min;
+        v[l->n_io_devices++] = d;
+        return d;
+}
+
+/* The hugetlb.<SIZE>.max files of DIRFD, one entry per page size. */
+static int read_hugetlb(int dirfd, Lmct__V1__Limits *l) {
+        _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (fd < 0)
+                return negerrno();
+        d = fdopendir(fd);
+        if (!d)
+                return negerrno();
+        fd = -1;
+        while (r >= 0 && (de = readdir(d))) {
+                char size[16];
+                uint64_t v;
+                if (!hugetlb_file(de->d_name, size, sizeof size) || strstr(de->d_name, ".rsvd.") ||
+                    l->n_hugetlb >= 2 * LMCT_HUGETLB_MAX)
+                        continue;
+                if (cg_read_u64(dirfd, de->d_name, &v) >= 0 && !climits_hugetlb_add(l, size, v))
+                        r = -ENOMEM;
+        }
+        closedir(d);
+        return r;
+}
+
+/* io.max's device lines and io.weight's lines after "default". */
+static int read_io_devices(int dirfd, Lmct__V1__Limits *l) {
+        char buf[4096];
+
+        if (cg_read(dirfd, "io.max", buf, sizeof buf) >= 0)
+                for (char *line = buf, *next; line && *line; line = next) {
+                        unsigned maj, min;
+                        char rb[24], wb[24], ri[24], wi[24];
+                        Lmct__V1__IoDeviceLimit *d;
+                        next = strchr(line, '\n');
+                        if (next)
+                                *next++ = '\0';
+                        if (sscanf(line, "%u:%u rbps=%23s wbps=%23s riops=%23s wiops=%23s", &maj, &min, rb, wb, ri,
+                                   wi) != 6 ||
+                            l->n_io_devices >= 4 * LMCT_IO_DEVICES_MAX)
+                                continue;
+                        if (!(d = climits_io_device(l, maj, min)))
+                                return -ENOMEM;
+                        d->has_rbps = lmct_parse_uint(rb, 0, UINT64_MAX - 1, 1, &d->rbps) >= 0;
+                        d->has_wbps = lmct_parse_uint(wb, 0, UINT64_MAX - 1, 1, &d->wbps) >= 0;
+                        d->has_riops = lmct_parse_uint(ri, 0, UINT64_MAX - 1, 1, &d->riops) >= 0;
+                        d->has_wiops = lmct_parse_uint(wi, 0, UINT64_MAX - 1, 1, &d->wiops) >= 0;
+                }
+        if (cg_read(dirfd, "io.weight", buf, sizeof buf) >= 0)
+                for (char *line = buf, *next; line && *line; line = next) {
+                        unsigned maj, min;
+                        unsigned long long w;
+                        Lmct__V1__IoDeviceLimit *d;
+                        next = strchr(line, '\n');
+                        if (next)
+                                *next++ = '\0';
+                        if (sscanf(line, "%u:%u %llu", &maj, &min, &w) != 3 ||
+                            l->n_io_devices >= 4 * LMCT_IO_DEVICES_MAX)
+                                continue;
+                        if (!(d = climits_io_device(l, maj, min)))
+                                return -ENOMEM;
+                        d->has_weight = true;
+                        d->weight = w;
+                }
         return 0;
 }
 
@@ -359,6 +654,10 @@ int climits_read(int dirfd, Lmct__V1__Limits **ret) {
                 HASW(l, s) = true;
                 VALW(l, s) = v;
         }
+        if (read_hugetlb(dirfd, l) < 0 || read_io_devices(dirfd, l) < 0) {
+                lmct__v1__limits__free_unpacked(l, NULL);
+                return -ENOMEM;
+        }
         *ret = l;
         return 0;
 }
@@ -387,6 +686,40 @@ void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc) {
                         VALW(eff, s) = VAL(anc, s);
                 }
         }
+        /* Per page size and per device: the tighter bound (a weight is
+         * relative to siblings, not a bound: not carried down). Out of
+         * memory leaves EFF less tight, never wrong. */
+        for (size_t i = 0; i < anc->n_hugetlb; i++) {
+                const Lmct__V1__HugetlbLimit *a = anc->hugetlb[i];
+                Lmct__V1__HugetlbLimit *e = NULL;
+                if (!a->page_size || !a->has_max)
+                        continue;
+                for (size_t k = 0; k < eff->n_hugetlb && !e; k++)
+                        if (strcmp(eff->hugetlb[k]->page_size, a->page_size) == 0)
+                                e = eff->hugetlb[k];
+                if (!e)
+                        (void)climits_hugetlb_add(eff, a->page_size, a->max);
+                else if (a->max < e->max)
+                        e->max = a->max;
+        }
+        for (size_t i = 0; i < anc->n_io_devices; i++) {
+                const Lmct__V1__IoDeviceLimit *a = anc->io_devices[i];
+                Lmct__V1__IoDeviceLimit *e;
+                if (!a->has_rbps && !a->has_wbps && !a->has_riops && !a->has_wiops)
+                        continue;
+                if (!(e = climits_io_device(eff, a->major, a->minor)))
+                        continue;
+#define TIGHTEN(f)                                                       \
+        if (a->has_##f && (!e->has_##f || a->f < e->f)) {                \
+                e->has_##f = true;                                       \
+                e->f = a->f;                                             \
+        }
+                TIGHTEN(rbps)
+                TIGHTEN(wbps)
+                TIGHTEN(riops)
+                TIGHTEN(wiops)
+#undef TIGHTEN
+        }
 }
 
 bool climits_any(const Lmct__V1__Limits *l) {
@@ -403,5 +736,5 @@ bool climits_any(const Lmct__V1__Limits *l) {
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++)
                 if (HAS(l, &simple_limits[i]))
                         return true;
-        return false;
+        return l->n_hugetlb > 0 || l->n_io_devices > 0;
 }

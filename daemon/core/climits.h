@@ -7,14 +7,17 @@
 #include "lmct.pb-c.h"
 #include "status.h"
 
-#define CLIMITS_WRITES_MAX 24
+#define CLIMITS_WRITES_MAX 48
 
 typedef struct limit_write {
-        const char *file;
+        char file[40];
         const char *what;      /* the limit's name for messages: "memory-high" */
         int controller;
-        char value[64];
-        char old[64];          /* for rollback */
+        char key[24];          /* a file of per-device lines (io.max): the
+                                * line's "MAJ:MIN", what is saved and restored */
+        bool optional;         /* a file the kernel may lack: skipped then */
+        char value[128];
+        char old[128];         /* for rollback */
         bool done;
 } limit_write;
 
@@ -47,5 +50,9 @@ int climits_read(int dirfd, Lmct__V1__Limits **ret);
 void climits_tighten(Lmct__V1__Limits *eff, const Lmct__V1__Limits *anc);
 
 Lmct__V1__Limits *climits_new(void);
+/* Appends a page size's bound to L; the entry of device MAJ:MIN in L,
+ * added when absent. NULL when out of memory. */
+Lmct__V1__HugetlbLimit *climits_hugetlb_add(Lmct__V1__Limits *l, const char *page_size, uint64_t max);
+Lmct__V1__IoDeviceLimit *climits_io_device(Lmct__V1__Limits *l, uint32_t maj, uint32_t min);
 /* Whether L names any limit at all. */
 bool climits_any(const Lmct__V1__Limits *l);

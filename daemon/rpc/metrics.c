@@ -23,6 +23,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "listen.h"
 #include "list.h"
 #include "log.h"
+#include "lmct-limits.h"
 #include "manager.h"
 #include "release.h"
 #include "util.h"
@@ -105,14 +107,116 @@ static const struct psi_file {
         { "io.pressure", M_PSI_IO_SOME, M_PSI_IO_FULL },
 };
 
+/* The series with a second label: per device (io.stat) and per huge page
+ * size. */
+#define SAMPLE_DEVICES 8
+#define SAMPLE_PAGE_SIZES 4
+enum { D_RBYTES, D_WBYTES, D_RIOS, D_WIOS, _D_MAX };
+static const struct series dev_series[_D_MAX] = {
+        [D_RBYTES] = { "container_fs_reads_bytes_total", "counter", "Bytes read from the device (io.stat rbytes)" },
+        [D_WBYTES] = { "container_fs_writes_bytes_total", "counter", "Bytes written to the device (io.stat wbytes)" },
+        [D_RIOS] = { "container_fs_reads_total", "counter", "Reads completed on the device (io.stat rios)" },
+        [D_WIOS] = { "container_fs_writes_total", "counter", "Writes completed on the device (io.stat wios)" },
+};
+enum { H_USAGE, H_FAILCNT, H_LIMIT, _H_MAX };
+static const struct series huge_series[_H_MAX] = {
+        [H_USAGE] = { "container_hugetlb_usage_bytes", "gauge", "Huge pages in use (hugetlb.<size>.current)" },
+        [H_FAILCNT] = { "container_hugetlb_failcnt", "counter", "Huge page allocations and reservations refused at the limit (hugetlb.<size>.events max)" },
+        [H_LIMIT] = { "container_spec_hugetlb_limit_bytes", "gauge", "hugetlb.<size>.max (0: no limit)" },
+};
+
 typedef struct sample {
         bool has[_M_MAX];
         double v[_M_MAX];
+        size_t n_dev, n_huge;
+        struct {
+                char name[24];
+                double v[_D_MAX];
+        } dev[SAMPLE_DEVICES];
+        struct {
+                char name[16];
+                bool has[_H_MAX];
+                double v[_H_MAX];
+        } huge[SAMPLE_PAGE_SIZES];
 } sample;
 
 static void set(sample *s, int k, double v) {
         s->has[k] = true;
         s->v[k] = v;
+}
+
+static void read_devices(int fd, sample *s) {
+        char buf[4096];
+
+        if (cg_read(fd, "io.stat", buf, sizeof buf) < 0)
+                return;
+        for (char *line = buf, *next; line && *line && s->n_dev < SAMPLE_DEVICES; line = next) {
+                unsigned maj, min;
+                unsigned long long rb, wb, ri, wi;
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (sscanf(line, "%u:%u rbytes=%llu wbytes=%llu rios=%llu wios=%llu", &maj, &min, &rb, &wb, &ri,
+                           &wi) != 6)
+                        continue;
+                snprintf(s->dev[s->n_dev].name, sizeof s->dev[0].name, "%u:%u", maj, min);
+                s->dev[s->n_dev].v[D_RBYTES] = (double)rb;
+                s->dev[s->n_dev].v[D_WBYTES] = (double)wb;
+                s->dev[s->n_dev].v[D_RIOS] = (double)ri;
+                s->dev[s->n_dev].v[D_WIOS] = (double)wi;
+                s->n_dev++;
+        }
+}
+
+/* The page sizes this kernel offers, as hugetlb files name them: read
+ * once from /sys/kernel/mm/hugepages (hugepages-2048kB -> 2MB). */
+static size_t page_sizes(char (*names)[16]) {
+        static char cache[SAMPLE_PAGE_SIZES][16];
+        static size_t n;
+        static bool done;
+
+        if (!done) {
+                DIR *d = opendir("/sys/kernel/mm/hugepages");
+                struct dirent *de;
+                done = true;
+                while (d && (de = readdir(d)) && n < SAMPLE_PAGE_SIZES) {
+                        unsigned long long kb;
+                        if (sscanf(de->d_name, "hugepages-%llukB", &kb) == 1 && kb > 0)
+                                lmct_format_page_size((uint64_t)kb << 10, cache[n++], sizeof cache[0]);
+                }
+                if (d)
+                        closedir(d);
+        }
+        memcpy(names, cache, sizeof cache);
+        return n;
+}
+
+static void read_hugetlb(int fd, sample *s) {
+        char names[SAMPLE_PAGE_SIZES][16], file[48], buf[256];
+        size_t n = page_sizes(names);
+        uint64_t v;
+
+        for (size_t i = 0; i < n; i++) {
+                __typeof__(s->huge[0]) *h = &s->huge[s->n_huge];
+                memset(h, 0, sizeof *h);
+                snprintf(h->name, sizeof h->name, "%s", names[i]);
+                snprintf(file, sizeof file, "hugetlb.%s.current", names[i]);
+                if (cg_read_u64(fd, file, &v) < 0)
+                        continue; /* the controller is not enabled here */
+                h->has[H_USAGE] = true;
+                h->v[H_USAGE] = (double)v;
+                snprintf(file, sizeof file, "hugetlb.%s.events", names[i]);
+                if (cg_read(fd, file, buf, sizeof buf) >= 0 && cg_parse_key(buf, "max", &v) >= 0) {
+                        h->has[H_FAILCNT] = true;
+                        h->v[H_FAILCNT] = (double)v;
+                }
+                snprintf(file, sizeof file, "hugetlb.%s.max", names[i]);
+                if (cg_read_u64(fd, file, &v) >= 0) {
+                        h->has[H_LIMIT] = true;
+                        h->v[H_LIMIT] = v == UINT64_MAX ? 0 : (double)v;
+                }
+                s->n_huge++;
+        }
 }
 
 static void read_sample(int fd, sample *s) {
@@ -169,6 +273,8 @@ static void read_sample(int fd, sample *s) {
                 if (cg_parse_pressure(buf, "full", &psi) == 0)
                         set(s, psi_files[i].full, (double)psi.total_us / 1e6);
         }
+        read_devices(fd, s);
+        read_hugetlb(fd, s);
 }
 
 typedef struct collect {
@@ -217,6 +323,24 @@ static int render(metrics *mt, struct evbuffer *out) {
                         if (c.samples[i].has[k])
                                 evbuffer_add_printf(out, "%s{name=\"%s\"} %.17g\n", series[k].name, c.names[i],
                                                     c.samples[i].v[k]);
+        }
+        for (int k = 0; k < _D_MAX; k++) {
+                evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", dev_series[k].name, dev_series[k].help,
+                                    dev_series[k].name, dev_series[k].type);
+                for (size_t i = 0; i < c.n; i++)
+                        for (size_t d = 0; d < c.samples[i].n_dev; d++)
+                                evbuffer_add_printf(out, "%s{name=\"%s\",device=\"%s\"} %.17g\n", dev_series[k].name,
+                                                    c.names[i], c.samples[i].dev[d].name, c.samples[i].dev[d].v[k]);
+        }
+        for (int k = 0; k < _H_MAX; k++) {
+                evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", huge_series[k].name, huge_series[k].help,
+                                    huge_series[k].name, huge_series[k].type);
+                for (size_t i = 0; i < c.n; i++)
+                        for (size_t h = 0; h < c.samples[i].n_huge; h++)
+                                if (c.samples[i].huge[h].has[k])
+                                        evbuffer_add_printf(out, "%s{name=\"%s\",pagesize=\"%s\"} %.17g\n",
+                                                            huge_series[k].name, c.names[i],
+                                                            c.samples[i].huge[h].name, c.samples[i].huge[h].v[k]);
         }
         evbuffer_add_printf(out,
                             "# HELP lmct_containers Containers lmctld manages\n# TYPE lmct_containers gauge\n"

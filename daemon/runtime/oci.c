@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "climits.h"
 #include "lmct-limits.h"
 #include "util.h"
 
@@ -338,9 +339,130 @@ static int parse_namespaces(json_object *a, oci_bundle *b, status *st) {
         return 0;
 }
 
+/* A blkio weight (10..1000, cgroup v1's scale) to io.weight (1..10000),
+ * as runc and crun convert it. */
+static int blkio_weight(json_object *v, const char *at, uint64_t *ret, status *st) {
+        int64_t w = json_object_get_int64(v);
+
+        if (!json_object_is_type(v, json_type_int) || w < 10 || w > 1000)
+                return BAD(st, "bundle: %s is %s: give a blkio weight, 10..1000", at, json_object_to_json_string(v));
+        *ret = 1 + (uint64_t)(w - 10) * 9999 / 990;
+        return 0;
+}
+
+/* A {major, minor} of linux.resources.blockIO to its entry in L. */
+static int block_device(json_object *e, const char *at, Lmct__V1__Limits *l, Lmct__V1__IoDeviceLimit **ret,
+                        status *st) {
+        json_object *maj = get(e, "major"), *min = get(e, "minor");
+        bool known = false;
+
+        if (!json_object_is_type(e, json_type_object) || !json_object_is_type(maj, json_type_int) ||
+            !json_object_is_type(min, json_type_int) || json_object_get_int64(maj) < 0 ||
+            json_object_get_int64(maj) > LMCT_DEV_MAJOR_MAX || json_object_get_int64(min) < 0 ||
+            json_object_get_int64(min) > LMCT_DEV_MINOR_MAX)
+                return BAD(st, "bundle: %s needs a device's major and minor numbers", at);
+        for (size_t i = 0; i < l->n_io_devices; i++)
+                if (l->io_devices[i]->major == json_object_get_int64(maj) &&
+                    l->io_devices[i]->minor == json_object_get_int64(min))
+                        known = true;
+        if (!known && l->n_io_devices == LMCT_IO_DEVICES_MAX)
+                return BAD(st, "bundle: linux.resources.blockIO names more than %d devices", LMCT_IO_DEVICES_MAX);
+        *ret = climits_io_device(l, (uint32_t)json_object_get_int64(maj), (uint32_t)json_object_get_int64(min));
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* linux.resources.blockIO: the default weight, device weights and the
+ * throttles (a rate of 0 is no limit, as on cgroup v1). */
+static int parse_block_io(json_object *bio, Lmct__V1__Limits *l, status *st) {
+        static const char *const keys[] = { "weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
+                                            "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                                            "throttleWriteIOPSDevice", NULL };
+        static const char *const throttles[] = { "throttleReadBpsDevice", "throttleWriteBpsDevice",
+                                                 "throttleReadIOPSDevice", "throttleWriteIOPSDevice" };
+        json_object *v, *a;
+        char at[96];
+        int r;
+
+        if ((r = only_keys(bio, "linux.resources.blockIO", keys, st)) < 0)
+                return r;
+        if ((v = get(bio, "leafWeight")) && json_object_get_int64(v) != 0)
+                return BAD(st, "bundle: linux.resources.blockIO.leafWeight has no cgroup v2 counterpart");
+        if ((v = get(bio, "weight")) && json_object_get_int64(v) != 0) {
+                if ((r = blkio_weight(v, "linux.resources.blockIO.weight", &l->io_weight, st)) < 0)
+                        return r;
+                l->has_io_weight = true;
+        }
+        if ((a = get(bio, "weightDevice")) && !json_object_is_type(a, json_type_array))
+                return BAD(st, "bundle: linux.resources.blockIO.weightDevice must be an array");
+        for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                Lmct__V1__IoDeviceLimit *d;
+                snprintf(at, sizeof at, "linux.resources.blockIO.weightDevice[%zu]", i);
+                if ((r = block_device(e, at, l, &d, st)) < 0)
+                        return r;
+                if ((v = get(e, "leafWeight")) && json_object_get_int64(v) != 0)
+                        return BAD(st, "bundle: %s.leafWeight has no cgroup v2 counterpart", at);
+                if ((v = get(e, "weight"))) {
+                        snprintf(at + strlen(at), sizeof at - strlen(at), ".weight");
+                        if ((r = blkio_weight(v, at, &d->weight, st)) < 0)
+                                return r;
+                        d->has_weight = true;
+                }
+        }
+        for (size_t t = 0; t < ELEMENTSOF(throttles); t++) {
+                if (!(a = get(bio, throttles[t])))
+                        continue;
+                if (!json_object_is_type(a, json_type_array))
+                        return BAD(st, "bundle: linux.resources.blockIO.%s must be an array", throttles[t]);
+                for (size_t i = 0; i < json_object_array_length(a); i++) {
+                        json_object *e = json_object_array_get_idx(a, i), *rate;
+                        Lmct__V1__IoDeviceLimit *d;
+                        uint64_t val;
+                        snprintf(at, sizeof at, "linux.resources.blockIO.%s[%zu]", throttles[t], i);
+                        if ((r = block_device(e, at, l, &d, st)) < 0)
+                                return r;
+                        rate = get(e, "rate");
+                        if (!json_object_is_type(rate, json_type_int) || json_object_get_int64(rate) < 0)
+                                return BAD(st, "bundle: %s.rate must be an integer, 0 or more", at);
+                        val = json_object_get_uint64(rate);
+                        val = val == 0 ? LMCT_MAX : val;
+                        switch (t) {
+                        case 0: d->has_rbps = true; d->rbps = val; break;
+                        case 1: d->has_wbps = true; d->wbps = val; break;
+                        case 2: d->has_riops = true; d->riops = val; break;
+                        default: d->has_wiops = true; d->wiops = val; break;
+                        }
+                }
+        }
+        return 0;
+}
+
+/* linux.resources.hugepageLimits: [{pageSize "2MB", limit bytes}]. */
+static int parse_hugepages(json_object *a, Lmct__V1__Limits *l, status *st) {
+        if (!json_object_is_type(a, json_type_array))
+                return BAD(st, "bundle: linux.resources.hugepageLimits must be an array");
+        if (json_object_array_length(a) > LMCT_HUGETLB_MAX)
+                return BAD(st, "bundle: linux.resources.hugepageLimits has more than %d page sizes", LMCT_HUGETLB_MAX);
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *e = json_object_array_get_idx(a, i), *size = get(e, "pageSize"), *lim = get(e, "limit");
+                uint64_t bytes;
+                char canon[16];
+                if (!json_object_is_type(size, json_type_string) ||
+                    lmct_parse_page_size(json_object_get_string(size), &bytes) < 0)
+                        return BAD(st, "bundle: linux.resources.hugepageLimits[%zu].pageSize must be a page size "
+                                       "such as 2MB", i);
+                if (!json_object_is_type(lim, json_type_int) || json_object_get_int64(lim) < 0)
+                        return BAD(st, "bundle: linux.resources.hugepageLimits[%zu].limit must be bytes, 0 or more", i);
+                if (!climits_hugetlb_add(l, lmct_format_page_size(bytes, canon, sizeof canon),
+                                         json_object_get_uint64(lim)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* linux.resources to limits, with the conversions crun uses. */
 static int parse_resources(json_object *res, oci_bundle *b, status *st) {
-        static const char *const keys[] = { "cpu", "memory", "pids", "devices", NULL };
+        static const char *const keys[] = { "cpu", "memory", "pids", "devices", "hugepageLimits", "blockIO", NULL };
         static const char *const cpu_keys[] = { "shares", "quota", "period", "cpus", "mems", "idle", "burst", NULL };
         static const char *const mem_keys[] = { "limit", "swap", "reservation", NULL };
         Lmct__V1__Limits *l = &b->limits;
@@ -417,6 +539,10 @@ static int parse_resources(json_object *res, oci_bundle *b, status *st) {
                 l->has_pids_max = true;
                 l->pids_max = pl <= 0 ? LMCT_MAX : (uint64_t)pl;
         }
+        if ((v = get(res, "hugepageLimits")) && (r = parse_hugepages(v, l, st)) < 0)
+                return r;
+        if ((v = get(res, "blockIO")) && (r = parse_block_io(v, l, st)) < 0)
+                return r;
         return 0;
 }
 
@@ -557,6 +683,14 @@ oci_bundle *oci_free(oci_bundle *b) {
         free(b->rlimits);
         free(b->cpuset);
         free(b->cpuset_mems);
+        for (size_t i = 0; i < b->limits.n_hugetlb; i++) {
+                free(b->limits.hugetlb[i]->page_size);
+                free(b->limits.hugetlb[i]);
+        }
+        free(b->limits.hugetlb);
+        for (size_t i = 0; i < b->limits.n_io_devices; i++)
+                free(b->limits.io_devices[i]);
+        free(b->limits.io_devices);
         free(b);
         return NULL;
 }

@@ -18,6 +18,7 @@ static const char *const controller_names[_CG_MAX] = {
         [CG_MEMORY] = "memory",
         [CG_PIDS] = "pids",
         [CG_IO] = "io",
+        [CG_HUGETLB] = "hugetlb",
 };
 
 const char *cg_controller_name(int c) {

@@ -12,6 +12,7 @@ enum {
         CG_MEMORY,
         CG_PIDS,
         CG_IO,
+        CG_HUGETLB,
         _CG_MAX,
 };
 #define CG_MASK(c) (1u << (c))

@@ -2,7 +2,7 @@
 # Runs lmct's integration suite against real cgroup v2, once per build
 # directory given (a plain and a sanitizer build). Meant to run as root in
 # the test VM (tests/vm/boot.sh) or on a host whose cgroup v2 hierarchy has
-# the cpu, memory, pids, io and cpuset controllers.
+# the cpu, memory, pids, io, cpuset and hugetlb controllers.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cg=${LMCT_CGROUP_MOUNT:-/sys/fs/cgroup}
@@ -12,7 +12,7 @@ if ! grep -qw memory "$cg/cgroup.controllers" 2>/dev/null || ! grep -qw cpu "$cg
         exit 1
 fi
 # Delegate the controllers to the subtree, as systemd's Delegate= would.
-if ! echo "+cpu +memory +pids +io +cpuset" > "$cg/cgroup.subtree_control"; then
+if ! echo "+cpu +memory +pids +io +cpuset +hugetlb" > "$cg/cgroup.subtree_control"; then
         echo "FAIL: setup: cannot enable controllers in $cg/cgroup.subtree_control"
         exit 1
 fi

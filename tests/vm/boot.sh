@@ -40,7 +40,7 @@ if [ ! -s "$initrd" ] || [ "$here/init" -nt "$initrd" ]; then
         cp /bin/busybox "$root/bin/busybox"
         cp "$here/init" "$root/init"
         chmod 755 "$root/init"
-        for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
+        for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
                  9pnet 9pnet_virtio netfs fscache 9p overlay; do
                 f=$(find "/lib/modules/$kver/kernel" -name "$m.ko" | head -n 1)
                 [ -n "$f" ] || { echo "boot.sh: module $m not found for $kver" >&2; rm -rf "$root"; exit 125; }
@@ -55,6 +55,11 @@ fi
 init_args=
 [ "${LMCT_VM_INIT:-}" = systemd ] && init_args="lmct.init=systemd systemd.unified_cgroup_hierarchy=1 systemd.show_status=false"
 log=$work/console.log
+# A blank disk, /dev/vda in the guest, for the I/O limits' tests: sparse,
+# so it takes no space here (reads of it are reads of holes).
+disk=$work/disk.img
+rm -f "$disk"
+truncate -s 4G "$disk" || exit 125
 boot_timeout=${LMCT_VM_BOOT_TIMEOUT:-180}
 total_timeout=${LMCT_VM_TIMEOUT:-2400}
 
@@ -74,6 +79,7 @@ boot_once() {
                 -kernel "$kernel" -initrd "$initrd" \
                 -append "console=ttyS0 quiet panic=-1 lmct.cmd=$cmd $init_args" \
                 -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+                -drive file="$disk",if=virtio,format=raw \
                 </dev/null >"$raw" 2>&1 &
         qpid=$!
         tail -n +1 -f --pid="$qpid" "$raw" | sed -u 's/\r$//' &
