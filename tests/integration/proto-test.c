@@ -329,6 +329,19 @@ static void test_unknown(void) {
         still_fine("unknown fields, verbs and bad strings");
 }
 
+/* Page sizes and devices for the rows below: static, since a row's
+ * message points at them. */
+static Lmct__V1__HugetlbLimit huge_rows[5], *huge_ptrs[5];
+static Lmct__V1__IoDeviceLimit dev_rows[9], *dev_ptrs[9];
+#define HUGE(i, size, has, v)                                                             \
+        (lmct__v1__hugetlb_limit__init(&huge_rows[i]), huge_rows[i].page_size = (char *)(size), \
+         huge_rows[i].has_max = (has), huge_rows[i].max = (v), huge_ptrs[i] = &huge_rows[i],   \
+         l->hugetlb = huge_ptrs)
+#define IODEV(i, maj, min)                                                                   \
+        (lmct__v1__io_device_limit__init(&dev_rows[i]), dev_rows[i].has_major = dev_rows[i].has_minor = 1, \
+         dev_rows[i].major = (maj), dev_rows[i].minor = (min), dev_ptrs[i] = &dev_rows[i],            \
+         l->io_devices = dev_ptrs)
+
 static void test_limits_on_wire(void) {
         struct {
                 const char *what;
@@ -347,6 +360,23 @@ static void test_limits_on_wire(void) {
                 { "cpuset_mems of nodes the machine lacks", ({ void f(Lmct__V1__Limits *l) { l->cpuset_mems = "60-63"; } f; }), 3 },
                 { "cpu_burst_us 2^63", ({ void f(Lmct__V1__Limits *l) { l->has_cpu_burst_us = 1; l->cpu_burst_us = 1ull << 63; } f; }), 3 },
                 { "cpu_burst_us over the quota", ({ void f(Lmct__V1__Limits *l) { l->has_cpu_millis = 1; l->cpu_millis = 100; l->has_cpu_burst_us = 1; l->cpu_burst_us = 50000; } f; }), 3 },
+                { "hugetlb page size \"2mb\" (not the kernel's name)", ({ void f(Lmct__V1__Limits *l) { HUGE(0, "2mb", 1, 2 << 20); l->n_hugetlb = 1; } f; }), 3 },
+                { "hugetlb without a page size", ({ void f(Lmct__V1__Limits *l) { HUGE(0, NULL, 1, 2 << 20); l->n_hugetlb = 1; } f; }), 3 },
+                { "hugetlb page size \"../../x\"", ({ void f(Lmct__V1__Limits *l) { HUGE(0, "../../x", 1, 2 << 20); l->n_hugetlb = 1; } f; }), 3 },
+                { "hugetlb without a limit", ({ void f(Lmct__V1__Limits *l) { HUGE(0, "2MB", 0, 0); l->n_hugetlb = 1; } f; }), 3 },
+                { "hugetlb 3 MiB of 2MB pages", ({ void f(Lmct__V1__Limits *l) { HUGE(0, "2MB", 1, 3 << 20); l->n_hugetlb = 1; } f; }), 3 },
+                { "hugetlb 2MB twice", ({ void f(Lmct__V1__Limits *l) { HUGE(0, "2MB", 1, 2 << 20); HUGE(1, "2MB", 1, 4 << 20); l->n_hugetlb = 2; } f; }), 3 },
+                { "hugetlb of 5 page sizes", ({ void f(Lmct__V1__Limits *l) { for (int i = 0; i < 5; i++) HUGE(i, "2MB", 1, 2 << 20); l->n_hugetlb = 5; } f; }), 3 },
+                { "hugetlb of a page size the kernel lacks (16MB)", ({ void f(Lmct__V1__Limits *l) { HUGE(0, "16MB", 1, 32 << 20); l->n_hugetlb = 1; } f; }), 3 },
+                { "io device major 5000", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 5000, 0); l->io_devices[0]->has_rbps = 1; l->io_devices[0]->rbps = 1; l->n_io_devices = 1; } f; }), 3 },
+                { "io device without numbers", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 8, 0); l->io_devices[0]->has_minor = 0; l->io_devices[0]->has_rbps = 1; l->io_devices[0]->rbps = 1; l->n_io_devices = 1; } f; }), 3 },
+                { "io device with no bound or weight", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 8, 0); l->n_io_devices = 1; } f; }), 3 },
+                { "io device rbps 0", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 8, 0); l->io_devices[0]->has_rbps = 1; l->io_devices[0]->rbps = 0; l->n_io_devices = 1; } f; }), 3 },
+                { "io device riops 2^40", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 8, 0); l->io_devices[0]->has_riops = 1; l->io_devices[0]->riops = 1ull << 40; l->n_io_devices = 1; } f; }), 3 },
+                { "io device weight 20000", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 8, 0); l->io_devices[0]->has_weight = 1; l->io_devices[0]->weight = 20000; l->n_io_devices = 1; } f; }), 3 },
+                { "io device given twice", ({ void f(Lmct__V1__Limits *l) { for (int i = 0; i < 2; i++) { IODEV(i, 8, 0); l->io_devices[i]->has_wbps = 1; l->io_devices[i]->wbps = 1; } l->n_io_devices = 2; } f; }), 3 },
+                { "io devices, 9 of them", ({ void f(Lmct__V1__Limits *l) { for (int i = 0; i < 9; i++) { IODEV(i, 8, (uint32_t)i * 16); l->io_devices[i]->has_wbps = 1; l->io_devices[i]->wbps = 1; } l->n_io_devices = 9; } f; }), 3 },
+                { "io device the kernel does not have (4000:4000)", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 4000, 4000); l->io_devices[0]->has_rbps = 1; l->io_devices[0]->rbps = 1 << 20; l->n_io_devices = 1; } f; }), 5 },
         };
         lmct_client *c = NULL;
 
@@ -360,7 +390,8 @@ static void test_limits_on_wire(void) {
                 int r;
                 cases[i].set(&l);
                 r = lmct_create(c, "wire", &l, false);
-                snprintf(w, sizeof w, "create with %s gets INVALID_ARGUMENT", cases[i].what);
+                snprintf(w, sizeof w, "create with %s gets %s", cases[i].what,
+                         cases[i].code == 5 ? "NOT_FOUND" : "INVALID_ARGUMENT");
                 result(r < 0 && (int)lmct_client_code(c) == cases[i].code, w, "r=%d code %d: %s", r,
                        lmct_client_code(c), lmct_client_message(c));
                 still_fine(cases[i].what);

@@ -59,12 +59,26 @@ bad 2 "--cpuset-mems x" "--cpuset-mems 'x'" lm create x --cpuset-mems x
 bad 2 "--cpu-burst -5" "--cpu-burst '-5'" lm create x --cpu-burst -5
 bad 2 "--oom-group=maybe" "--oom-group='maybe': give on or off" lm create x --oom-group=maybe
 bad 2 "--cpu-idle=2" "--cpu-idle='2': give on or off" lm create x --cpu-idle=2
+bad 2 "--hugetlb 3MB=6M" "'3MB' is not a huge page size" lm create x --hugetlb 3MB=6M
+bad 2 "--hugetlb 2MB" "--hugetlb '2MB': give PAGESIZE=LIMIT" lm create x --hugetlb 2MB
+bad 2 "--hugetlb 2MB=3M" "3M is not a whole number of 2MB pages" lm create x --hugetlb 2MB=3M
+bad 2 "--hugetlb 2MB=lots" "give the limit as a size" lm create x --hugetlb 2MB=lots
+bad 2 "--io-max /dev/null" "give DEVICE:KEY=VALUE" lm create x --io-max /dev/null
+bad 2 "--io-max 8:0:rbps=1M,foo=2" "'foo' is not rbps, wbps, riops or wiops" lm create x --io-max 8:0:rbps=1M,foo=2
+bad 2 "--io-max 8:0:riops=0" "riops takes operations per second above 0" lm create x --io-max 8:0:riops=0
+bad 2 "--io-max 8:0:wbps=-1" "wbps takes bytes per second" lm create x --io-max 8:0:wbps=-1
+bad 2 "--io-max x:y:rbps=1M" "give the device as a path ./dev/vda. or MAJOR:MINOR" lm create x --io-max x:y:rbps=1M
+bad 2 "--io-max of a missing path" "/nonexistent/disk: No such file or directory" lm create x --io-max /nonexistent/disk:rbps=1M
+bad 2 "--io-max of a character device" "/dev/null is not a block device" lm create x --io-max /dev/null:rbps=1M
+bad 2 "--io-weight 8:0:0" "give DEVICE:WEIGHT with a weight 1..10000" lm create x --io-weight 8:0:0
+bad 2 "--io-max for 9 disks" "--io-max: more than 8 devices" lm create x $(for i in $(seq 0 8); do echo --io-max "8:$((i * 16)):rbps=1M"; done)
 # Checked by the daemon.
 bad 2 "--cpu 0.001 (a quota under the kernel's minimum)" "below the kernel's minimum" lm create x --cpu 0.001
 bad 2 "--cpuset of CPUs the machine lacks" "cpuset.cpus" lm create x --cpuset 64-70
 expect_eq "--cpuset failure left nothing behind" "$(test -d "$ROOT/x" && echo present || echo absent)" "absent"
 bad 2 "--cpuset-mems of nodes the machine lacks" "cpuset-mems: the kernel refused cpuset.mems" lm create x --cpuset-mems 60-63
 bad 2 "--cpu-burst over the quota" "cpu-burst: the kernel refused cpu.max.burst" lm create x --cpu 0.1 --cpu-burst 50000
+bad 2 "--hugetlb of a page size the kernel lacks" "hugetlb: the kernel offers no such page size" lm create x --hugetlb 16MB=32M
 expect_eq "and neither left anything behind" "$(test -d "$ROOT/x" && echo present || echo absent)" "absent"
 
 # State.

@@ -67,6 +67,47 @@ expect_eq "cpu.max.burst from the bundle" "$(cat "$ROOT/oci2/cpu.max.burst")" 20
 expect_eq "cpuset.mems from the bundle" "$(cat "$ROOT/oci2/cpuset.mems")" 0
 lm destroy oci2 >/dev/null
 
+# hugepageLimits and blockIO, as crun writes them: the same bundle under
+# lmctl and under crun leaves the same values in the same files.
+DEV_MAJ=$((0x$(stat -c %t /dev/vda))); DEV_MIN=$((0x$(stat -c %T /dev/vda)))
+set_json "$B/config.json" "c['process']['args']=['/bin/sh','-c','sleep 3']; c['linux']['resources']={'hugepageLimits':[{'pageSize':'2MB','limit':4194304}],'blockIO':{'weight':500,'throttleReadBpsDevice':[{'major':$DEV_MAJ,'minor':$DEV_MIN,'rate':2097152}],'throttleWriteIOPSDevice':[{'major':$DEV_MAJ,'minor':$DEV_MIN,'rate':100}]}}"
+FILES="hugetlb.2MB.max io.max io.weight"
+read_files() { local f; for f in $FILES; do printf '%s=%s\n' "$f" "$(head -n 1 "$1/$f" 2>&1)"; done; }
+lm create ociio >/dev/null
+lm run -d ociio --bundle "$B" >/dev/null
+ours=$(read_files "$ROOT/ociio")
+expect_eq "hugepageLimits and blockIO become hugetlb.2MB.max, io.max and io.weight" "$ours" \
+        "$(printf 'hugetlb.2MB.max=4194304\nio.max=%s rbps=2097152 wbps=max riops=max wiops=100\nio.weight=default 4950' "$DEV_MAJ:$DEV_MIN")"
+expect_eq "and the page size's reservation bound beside it" "$(cat "$ROOT/ociio/hugetlb.2MB.rsvd.max")" 4194304
+if command -v crun >/dev/null; then
+        rm -rf "$B.crun"
+        cp -a "$B" "$B.crun"
+        set_json "$B.crun/config.json" "c['linux']['cgroupsPath']='/lmct-test-crun-$$'"
+        crun --root "$LOGS/crun-$$" run -b "$B.crun" "lmct-io-$$" </dev/null >/dev/null 2>&1 &
+        CR=$!
+        # crun writes the limits before it starts the process: wait for sleep.
+        for _ in $(seq 1 100); do
+                grep -qx sleep $(sed 's|.*|/proc/&/comm|' "$CGMOUNT/lmct-test-crun-$$/cgroup.procs" 2>/dev/null) \
+                        /dev/null 2>/dev/null && break
+                sleep 0.1
+        done
+        theirs=$(read_files "$CGMOUNT/lmct-test-crun-$$")
+        wait "$CR"
+        crun --root "$LOGS/crun-$$" delete -f "lmct-io-$$" >/dev/null 2>&1
+        rmdir "$CGMOUNT/lmct-test-crun-$$" 2>/dev/null
+        expect_eq "crun leaves the same values for the same bundle" "$theirs" "$ours"
+else
+        fail "crun runs the same bundle" "crun is not installed (tests/setup.sh installs it)"
+fi
+lm destroy -f ociio >/dev/null
+# A rate of 0 is no bound, as on cgroup v1 (crun passes it on, and the
+# kernel refuses it).
+set_json "$B/config.json" "c['process']['args']=['/bin/echo','ok']; c['linux']['resources']={'blockIO':{'throttleReadIOPSDevice':[{'major':$DEV_MAJ,'minor':$DEV_MIN,'rate':0}],'throttleReadBpsDevice':[{'major':$DEV_MAJ,'minor':$DEV_MIN,'rate':1048576}]}}"
+lm create ociio >/dev/null
+expect_rc 0 "a bundle with a throttle rate of 0 runs" lm run ociio --bundle "$B"
+expect_eq "the rate of 0 is no bound" "$(cat "$ROOT/ociio/io.max")" "$DEV_MAJ:$DEV_MIN rbps=1048576 wbps=max riops=max wiops=max"
+lm destroy -f ociio >/dev/null
+
 # Bad bundles: each a clear error, nothing left, the daemon alive.
 before=$(tree_snapshot)
 bad_bundle() { # RC WHAT REGEX EDIT
@@ -91,8 +132,13 @@ bad_bundle 2 "cpu.idle 2" "linux.resources.cpu.idle is 2: give 0 or 1" 'set_json
 bad_bundle 2 "cpu.idle \"yes\"" "linux.resources.cpu.idle is \"yes\": give 0 or 1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"idle\":\"yes\"}}"'
 bad_bundle 2 "a negative cpu.burst" "linux.resources.cpu.burst is -1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"burst\":-1}}"'
 bad_bundle 2 "device cgroup rules" "linux.resources.devices is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"devices\":[{\"allow\":False,\"access\":\"rwm\"}]}"'
+bad_bundle 2 "a hugepageLimits page size of 3MB" "hugepageLimits.0..pageSize must be a page size" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"hugepageLimits\":[{\"pageSize\":\"3MB\",\"limit\":1}]}"'
+bad_bundle 2 "a negative throttle rate" "throttleReadBpsDevice.0..rate must be an integer, 0 or more" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":-1}]}}"'
+bad_bundle 2 "a blkio weight of 5" "blockIO.weight is 5: give a blkio weight, 10..1000" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"blockIO\":{\"weight\":5}}"'
+bad_bundle 2 "a leafWeight" "leafWeight has no cgroup v2 counterpart" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"blockIO\":{\"leafWeight\":100}}"'
+bad_bundle 2 "a throttle without a minor" "needs a device's major and minor numbers" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"rate\":1}]}}"'
 bad_bundle 2 "an unknown field" "linux.frobnicate is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"frobnicate\"]=1"'
 bad_bundle 2 "ociVersion 2" "ociVersion 2.0.0 is not 1.x" 'set_json "$B.bad/config.json" "c[\"ociVersion\"]=\"2.0.0\""'
 
-rm -rf "$B" "$B.bad" "$LOGS/crun-$$"
+rm -rf "$B" "$B.bad" "$B.crun" "$LOGS/crun-$$"
 daemon_stop
