@@ -54,6 +54,18 @@ static void test_resources(void) {
         }
         oci_free(b);
 
+        /* hugepageLimits and blockIO: a page size as the kernel names it,
+         * crun's weight conversion, the throttles of one disk together. */
+        CHECK(load("{\"resources\": {\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 4194304}], "
+                   "\"blockIO\": {\"weight\": 500, \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 1048576}], "
+                   "\"throttleWriteIOPSDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 0}]}}}", "", &b, &st) == 0);
+        l = b ? oci_limits(b) : NULL;
+        CHECK(l && l->n_hugetlb == 1 && strcmp(l->hugetlb[0]->page_size, "2MB") == 0 && l->hugetlb[0]->max == 4194304);
+        CHECK(l && l->has_io_weight && l->io_weight == 4950);
+        CHECK(l && l->n_io_devices == 1 && l->io_devices[0]->major == 8 && l->io_devices[0]->rbps == 1048576 &&
+              l->io_devices[0]->has_wiops && l->io_devices[0]->wiops == LMCT_MAX && !l->io_devices[0]->has_riops);
+        oci_free(b);
+
         CHECK(load("{\"resources\": {\"memory\": {\"limit\": -1}, \"pids\": {\"limit\": 0}}}", "", &b, &st) == 0);
         l = b ? oci_limits(b) : NULL;
         CHECK(l && l->memory_max == LMCT_MAX && l->pids_max == LMCT_MAX && !l->has_cpu_millis);
@@ -79,7 +91,11 @@ static void test_refusals(void) {
         refused("{\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\"}}", "", "seccomp");
         refused("{\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}", "", "uidMappings");
         refused("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}}", "", "devices");
-        refused("{\"resources\": {\"hugepageLimits\": []}}", "", "hugepageLimits");
+        refused("{\"resources\": {\"unified\": {\"memory.max\": \"1\"}}}", "", "unified");
+        refused("{\"resources\": {\"hugepageLimits\": [{\"pageSize\": \"3MB\", \"limit\": 0}]}}", "", "pageSize");
+        refused("{\"resources\": {\"blockIO\": {\"weight\": 1001}}}", "", "blockIO.weight");
+        refused("{\"resources\": {\"blockIO\": {\"throttleReadBpsDevice\": [{\"major\": 8}]}}}", "",
+                "throttleReadBpsDevice[0] needs a device's major and minor");
         refused("{\"namespaces\": [{\"type\": \"network\", \"path\": \"/proc/1/ns/net\"}]}", "", "path");
         refused("{\"namespaces\": [{\"type\": \"time\"}]}", "", "time");
         refused("{}", ", \"terminal\": true", "terminal");
