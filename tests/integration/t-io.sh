@@ -70,8 +70,14 @@ expect_eq "nothing was created" "$(tree_snapshot)" "$snap"
 # A weight for one disk: the kernel takes it only where iocost runs, a
 # choice of the host's administrator (io.cost.qos exists at the root only).
 check "create hi" lm create hi
-expect_rc 7 "a device weight without iocost on the disk is refused" lm update hi --io-weight /dev/vda:1000
-expect_match "saying how the host turns it on" "$ERR" "io-weight $DEV: the device has no weight-based I/O control; enable it .*io.cost.qos"
+# Once turned on for a disk, the kernel keeps iocost's policy active on it
+# until the next boot: the refusal shows in the first run of a boot only.
+if ! grep -q "^$DEV " "$CGMOUNT/io.cost.qos"; then
+        expect_rc 7 "a device weight without iocost on the disk is refused" lm update hi --io-weight /dev/vda:1000
+        expect_match "saying how the host turns it on" "$ERR" "io-weight $DEV: the device has no weight-based I/O control; enable it .*io.cost.qos"
+else
+        echo "    iocost was turned on for $DEV earlier in this boot: its refusal was shown then"
+fi
 # The host's side: iocost on, with a fixed cost model of the VM's disk
 # (2,000 reads per second, well under what it does) and a fixed rate, so
 # that two readers contend for iocost's budget and the weights share it.
@@ -85,18 +91,17 @@ expect_match "show gives the weight" "$(limits hi)" "^io-weight $DEV +1000 +-$"
 # Contended: both read at once for 4 s.
 readers=()
 for c in hi lo; do
-        lm run "$c" -- sh -c "timeout -s INT 4 dd if=/dev/vda of=/dev/null bs=4k iflag=direct 2>&1 | grep copied" \
-                > "$LOGS/io-$c.$$" 2>&1 &
+        lm run "$c" -- timeout -s INT -k 3 4 dd if=/dev/vda of=/dev/null bs=4k iflag=direct > "$LOGS/io-$c.$$" 2>&1 &
         readers+=($!)
 done
 wait "${readers[@]}"
-bh=$(awk '{ print $1 }' "$LOGS/io-hi.$$"); bl=$(awk '{ print $1 }' "$LOGS/io-lo.$$")
+bh=$(awk '/copied/ { print $1 }' "$LOGS/io-hi.$$"); bl=$(awk '/copied/ { print $1 }' "$LOGS/io-lo.$$")
+[ -n "$bh" ] && [ -n "$bl" ] || echo "    the readers said: $(cat "$LOGS/io-hi.$$" "$LOGS/io-lo.$$" | tr '\n' ' ')"
 echo "    contended for 4 s: weight 1000 read ${bh:-?} bytes, weight 50 read ${bl:-?}"
 expect_num "the heavier weight reads at least twice as much" "$(rate "${bh:-0}" "${bl:-0}")" 2 100000
 check "update hi --io-weight /dev/vda:default" lm update hi --io-weight /dev/vda:default
 expect_eq "the device's line is gone" "$(grep -c "^$DEV " "$ROOT/hi/io.weight")" 0
-echo "$DEV enable=0 ctrl=auto" > "$CGMOUNT/io.cost.qos"
-echo "$DEV ctrl=auto" > "$CGMOUNT/io.cost.model"
+echo "$DEV enable=0" > "$CGMOUNT/io.cost.qos"
 lm destroy hi >/dev/null
 lm destroy lo >/dev/null
 
