@@ -71,6 +71,18 @@ static const char *fmt(const row *rw, const Lmct__V1__Limits *l, char *buf, size
         return buf;
 }
 
+/* "allow c 1:3 rw", as lmctl's options give it. */
+static const char *device_rule_text(const Lmct__V1__DeviceRule *r, char *buf, size_t len) {
+        lmct_device_rule dr = { r->type && r->type[0] ? r->type[0] : 'a', r->has_major ? r->major : -1,
+                                r->has_minor ? r->minor : -1, 0 };
+        char rule[48];
+
+        if (!r->access || lmct_parse_device_access(r->access, &dr.access) < 0)
+                dr.access = LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD;
+        snprintf(buf, len, "%s %s", r->allow ? "allow" : "deny", lmct_format_device_rule(&dr, rule, sizeof rule));
+        return buf;
+}
+
 static struct json_object *limits_json(const Lmct__V1__Limits *l) {
         struct json_object *o = json_object_new_object();
         uint64_t v;
@@ -98,6 +110,15 @@ static struct json_object *limits_json(const Lmct__V1__Limits *l) {
                         if (l->hugetlb[i]->page_size)
                                 json_object_object_add(h, l->hugetlb[i]->page_size, json_limit(l->hugetlb[i]->max));
                 json_object_object_add(o, "hugetlb", h);
+        }
+        if (l && l->devices) {
+                struct json_object *d = json_object_new_array();
+                for (size_t i = 0; i < l->devices->n_rules; i++) {
+                        char text[64];
+                        json_object_array_add(d, json_object_new_string(device_rule_text(l->devices->rules[i], text,
+                                                                                         sizeof text)));
+                }
+                json_object_object_add(o, "devices", d);
         }
         if (l && l->n_io_devices) {
                 struct json_object *io = json_object_new_object();
@@ -290,6 +311,12 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
                                ? info->configured->cpuset_cpus : "-",
                        info->effective && info->effective->cpuset_cpus ? info->effective->cpuset_cpus : "-");
         print_device_rows(info);
+        if (info->configured && info->configured->devices)
+                for (size_t i = 0; i < info->configured->devices->n_rules; i++) {
+                        char text[64];
+                        printf("%-12s %s\n", i ? "" : "devices",
+                               device_rule_text(info->configured->devices->rules[i], text, sizeof text));
+                }
         if (!u)
                 return;
         printf("\nUSAGE\n");

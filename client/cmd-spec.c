@@ -90,6 +90,16 @@ static json_object *default_spec(void) {
                 json_object_array_add(nss, e);
         }
         json_object_object_add(lx, "namespaces", nss);
+        {
+                /* As runc spec: every device denied but the defaults lmctld adds. */
+                json_object *res = json_object_new_object(), *devs = json_object_new_array(),
+                            *deny = json_object_new_object();
+                json_object_object_add(deny, "allow", json_object_new_boolean(0));
+                json_object_object_add(deny, "access", json_object_new_string("rwm"));
+                json_object_array_add(devs, deny);
+                json_object_object_add(res, "devices", devs);
+                json_object_object_add(lx, "resources", res);
+        }
         json_object_object_add(lx, "maskedPaths", strings(masked));
         json_object_object_add(lx, "readonlyPaths", strings(ro));
         json_object_object_add(o, "linux", lx);

@@ -30,6 +30,9 @@ enum {
         O_OOM_GROUP,
         O_HUGETLB,
         O_IO_MAX,
+        O_DEVICE_ALLOW,
+        O_DEVICE_DENY,
+        O_NO_DEVICE_RULES,
 };
 
 const struct option limit_options[] = {
@@ -53,6 +56,9 @@ const struct option limit_options[] = {
         { "oom-group", optional_argument, NULL, O_OOM_GROUP },
         { "hugetlb", required_argument, NULL, O_HUGETLB },
         { "io-max", required_argument, NULL, O_IO_MAX },
+        { "device-allow", required_argument, NULL, O_DEVICE_ALLOW },
+        { "device-deny", required_argument, NULL, O_DEVICE_DENY },
+        { "no-device-rules", no_argument, NULL, O_NO_DEVICE_RULES },
         {},
 };
 
@@ -78,6 +84,15 @@ void limits_clear(Lmct__V1__Limits *l) {
         for (size_t i = 0; i < l->n_io_devices; i++)
                 free(l->io_devices[i]);
         free(l->io_devices);
+        if (l->devices) {
+                for (size_t i = 0; i < l->devices->n_rules; i++) {
+                        free(l->devices->rules[i]->type);
+                        free(l->devices->rules[i]->access);
+                        free(l->devices->rules[i]);
+                }
+                free(l->devices->rules);
+                free(l->devices);
+        }
         lmct__v1__limits__init(l);
 }
 
@@ -245,10 +260,66 @@ static int io_weight_dev_opt(ctx *c, const char *value, Lmct__V1__Limits *l) {
         return 0;
 }
 
+/* --device-allow RULE, --device-deny RULE (in order: the last match
+ * decides), --no-device-rules (an empty list: the rules removed). */
+static int device_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
+        lmct_device_rule dr;
+        Lmct__V1__DeviceRule **v, *r;
+        char acc[4];
+        size_t k = 0;
+
+        if (!l->devices) {
+                l->devices = malloc(sizeof *l->devices);
+                if (!l->devices)
+                        return usage_error(c, "out of memory");
+                lmct__v1__device_rules__init(l->devices);
+        }
+        if (strcmp(opt, "no-device-rules") == 0) {
+                if (l->devices->n_rules)
+                        return usage_error(c, "--no-device-rules with --device-allow or --device-deny");
+                return 0;
+        }
+        if (lmct_parse_device_rule(value, &dr) < 0)
+                return usage_error(c, "--%s '%s': give TYPE MAJOR:MINOR ACCESS, such as 'c 1:3 rw' or 'b 8:* r' "
+                                   "(TYPE a, b or c; * for any number; ACCESS of r, w, m), or 'a' for every device",
+                                   opt, value);
+        if (l->devices->n_rules == LMCT_DEVICE_RULES_MAX)
+                return usage_error(c, "--%s: more than %d device rules", opt, LMCT_DEVICE_RULES_MAX);
+        v = realloc(l->devices->rules, (l->devices->n_rules + 1) * sizeof *v);
+        if (!v)
+                return usage_error(c, "out of memory");
+        l->devices->rules = v;
+        r = malloc(sizeof *r);
+        if (!r)
+                return usage_error(c, "out of memory");
+        lmct__v1__device_rule__init(r);
+        r->has_allow = true;
+        r->allow = strcmp(opt, "device-allow") == 0;
+        r->type = strndup(&dr.type, 1);
+        if (dr.major >= 0)
+                r->has_major = true, r->major = dr.major;
+        if (dr.minor >= 0)
+                r->has_minor = true, r->minor = dr.minor;
+        if (dr.access & LMCT_DEV_READ)
+                acc[k++] = 'r';
+        if (dr.access & LMCT_DEV_WRITE)
+                acc[k++] = 'w';
+        if (dr.access & LMCT_DEV_MKNOD)
+                acc[k++] = 'm';
+        acc[k] = '\0';
+        r->access = strdup(acc);
+        v[l->devices->n_rules++] = r;
+        if (!r->type || !r->access)
+                return usage_error(c, "out of memory");
+        return 0;
+}
+
 int limit_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
         uint64_t v;
         int r;
 
+        if (strncmp(opt, "device-", 7) == 0 || strcmp(opt, "no-device-rules") == 0)
+                return device_opt(c, opt, value, l);
         if (strcmp(opt, "hugetlb") == 0)
                 return hugetlb_opt(c, value, l);
         if (strcmp(opt, "io-max") == 0)

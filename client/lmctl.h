@@ -65,6 +65,9 @@ void cmd_usage(const char *verb);
         "  --io-max DEV:KEY=V,... bounds on one disk: rbps, wbps (bytes per second: 10M),\n"        \
         "                     riops, wiops (operations per second); max removes one\n"              \
         "  --hugetlb SIZE=LIMIT huge pages of one size (2MB, 1GB): hugetlb.SIZE.max (64M; max)\n"     \
+        "  --device-allow RULE, --device-deny RULE  device rules, 'c 1:3 rw', 'b 8:* r', 'a': all\n"  \
+        "                     others denied once one is given; the last rule that matches decides\n"   \
+        "  --no-device-rules  remove the container's device rules\n"                                   \
         "  --max-descendants N  containers allowed below, at any depth (or max;\n"                        \
         "                     alias --max-children): cgroup.max.descendants\n"                            \
         "  --max-depth N      levels of containers allowed below (or max): cgroup.max.depth\n"

@@ -190,6 +190,82 @@ int lmct_parse_page_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
+int lmct_parse_device_access(const char *s, unsigned *ret) {
+        unsigned m = 0, bit;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                bit = *s == 'r' ? LMCT_DEV_READ : *s == 'w' ? LMCT_DEV_WRITE : *s == 'm' ? LMCT_DEV_MKNOD : 0;
+                if (!bit || (m & bit))
+                        return -EINVAL;
+                m |= bit;
+        }
+        *ret = m;
+        return 0;
+}
+
+/* A device number or "*" (-1), up to MAX, ending at END. */
+static int parse_devnum(const char *s, size_t n, int64_t max, int64_t *ret) {
+        int64_t v = 0;
+
+        if (n == 1 && s[0] == '*') {
+                *ret = -1;
+                return 0;
+        }
+        if (n == 0 || n > 7)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (!is_digit(s[i]))
+                        return -EINVAL;
+                v = v * 10 + (s[i] - '0');
+        }
+        if (v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int lmct_parse_device_rule(const char *s, lmct_device_rule *ret) {
+        lmct_device_rule r = { 0, -1, -1, LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD };
+        const char *colon, *sp;
+        int k;
+
+        if (!s || (s[0] != 'a' && s[0] != 'b' && s[0] != 'c'))
+                return -EINVAL;
+        r.type = s[0];
+        if (s[1] == '\0' && r.type == 'a') {
+                *ret = r;
+                return 0;
+        }
+        if (s[1] != ' ')
+                return -EINVAL;
+        s += 2;
+        colon = strchr(s, ':');
+        sp = strchr(s, ' ');
+        if (!colon || !sp || colon > sp)
+                return -EINVAL;
+        if ((k = parse_devnum(s, (size_t)(colon - s), LMCT_DEV_MAJOR_MAX, &r.major)) < 0 ||
+            (k = parse_devnum(colon + 1, (size_t)(sp - colon - 1), LMCT_DEV_MINOR_MAX, &r.minor)) < 0)
+                return k;
+        if (lmct_parse_device_access(sp + 1, &r.access) < 0)
+                return -EINVAL;
+        *ret = r;
+        return 0;
+}
+
+char *lmct_format_device_rule(const lmct_device_rule *r, char *buf, size_t len) {
+        char maj[24] = "*", min[24] = "*";
+
+        if (r->major >= 0)
+                snprintf(maj, sizeof maj, "%lld", (long long)r->major);
+        if (r->minor >= 0)
+                snprintf(min, sizeof min, "%lld", (long long)r->minor);
+        snprintf(buf, len, "%c %s:%s %s%s%s", r->type, maj, min, r->access & LMCT_DEV_READ ? "r" : "",
+                 r->access & LMCT_DEV_WRITE ? "w" : "", r->access & LMCT_DEV_MKNOD ? "m" : "");
+        return buf;
+}
+
 char *lmct_format_page_size(uint64_t bytes, char *buf, size_t len) {
         if (bytes >= UINT64_C(1) << 30)
                 snprintf(buf, len, "%lluGB", (unsigned long long)(bytes >> 30));

@@ -31,6 +31,24 @@ int lmct_parse_size(const char *s, int allow_max, uint64_t *ret);
 int lmct_parse_page_size(const char *s, uint64_t *ret);
 char *lmct_format_page_size(uint64_t bytes, char *buf, size_t len);
 
+/* A device rule as cgroup v1's devices.allow wrote one: "TYPE MAJ:MIN
+ * ACCESS", TYPE a, b or c, MAJ and MIN numbers or *, ACCESS letters of
+ * rwm ("c 1:3 rw", "b 8:* r"); "a" alone is every device. The numbers are
+ * -1 for *; ACCESS is a mask of LMCT_DEV_*. */
+#define LMCT_DEV_MKNOD 1
+#define LMCT_DEV_READ 2
+#define LMCT_DEV_WRITE 4
+#define LMCT_DEVICE_RULES_MAX 128
+typedef struct lmct_device_rule {
+        char type;
+        int64_t major, minor;
+        unsigned access;
+} lmct_device_rule;
+int lmct_parse_device_rule(const char *s, lmct_device_rule *ret);
+char *lmct_format_device_rule(const lmct_device_rule *r, char *buf, size_t len);
+/* "rwm" letters to a mask (-EINVAL: another letter, one twice, or none). */
+int lmct_parse_device_access(const char *s, unsigned *ret);
+
 /* CPUs as a decimal with up to three fractional digits ("6", "0.5"), in
  * thousandths; "max" gives LMCT_MAX. Zero and negatives are -EINVAL. */
 int lmct_parse_cpu(const char *s, uint64_t *ret_millis);

@@ -613,6 +613,12 @@ static int read_io_devices(int dirfd, Lmct__V1__Limits *l) {
         return 0;
 }
 
+void climits_undo(limit_plan *p, int dirfd) {
+        for (size_t k = p->n; k-- > 0;)
+                if (p->w[k].done && p->w[k].old[0])
+                        (void)cg_write(dirfd, p->w[k].file, p->w[k].old);
+}
+
 int climits_read(int dirfd, Lmct__V1__Limits **ret) {
         Lmct__V1__Limits *l = climits_new();
         char buf[256];
@@ -736,5 +742,5 @@ bool climits_any(const Lmct__V1__Limits *l) {
         for (size_t i = 0; i < ELEMENTSOF(simple_limits); i++)
                 if (HAS(l, &simple_limits[i]))
                         return true;
-        return l->n_hugetlb > 0 || l->n_io_devices > 0;
+        return l->n_hugetlb > 0 || l->n_io_devices > 0 || l->devices;
 }

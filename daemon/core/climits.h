@@ -43,6 +43,9 @@ void climits_save(limit_plan *plan, int dirfd);
  * when a later write fails. */
 int climits_apply(limit_plan *plan, int dirfd, bool rollback, status *st);
 
+/* Puts back what an applied PLAN (applied with ROLLBACK) overwrote. */
+void climits_undo(limit_plan *plan, int dirfd);
+
 /* Reads the limits configured on DIRFD (fields whose files exist). */
 int climits_read(int dirfd, Lmct__V1__Limits **ret);
 

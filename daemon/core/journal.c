@@ -10,13 +10,15 @@
 #include "log.h"
 #include "util.h"
 
-#define INTENT_MAX 8192
+#define INTENT_MAX 24576
 
 static const char *const xattr_names[] = { "trusted.lmct.intent", "user.lmct.intent" };
 static const char *const owner_names[] = { "trusted.lmct.owner", "user.lmct.owner" };
 static const char *const label_names[] = { "trusted.lmct.labels", "user.lmct.labels" };
+static const char *const device_names[] = { "trusted.lmct.devices", "user.lmct.devices" };
 
-int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old, const char *old_labels) {
+int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old, const char *old_labels,
+                  const char *old_devices) {
         char buf[INTENT_MAX];
         int n;
 
@@ -36,10 +38,13 @@ int journal_begin(manager *m, const char *verb, const char *name, const limit_pl
                 n += snprintf(buf + n, sizeof buf - (size_t)n, "%s=%.*s\n", old->w[i].file, (int)strcspn(v, "\n"),
                               v);
         }
-        if (old_labels && n < (int)sizeof buf) {
-                /* One line: the labels' newlines become tabs (no label holds one). */
-                n += snprintf(buf + n, sizeof buf - (size_t)n, "labels=");
-                for (const char *p = old_labels; *p && n < (int)sizeof buf - 1; p++)
+        /* One line each: newlines become tabs (no label or rule holds one). */
+        for (int k = 0; k < 2; k++) {
+                const char *text = k ? old_devices : old_labels;
+                if (!text || n >= (int)sizeof buf)
+                        continue;
+                n += snprintf(buf + n, sizeof buf - (size_t)n, "%s=", k ? "devices" : "labels");
+                for (const char *p = text; *p && n < (int)sizeof buf - 1; p++)
                         buf[n++] = *p == '\n' ? '\t' : *p;
                 if (n < (int)sizeof buf - 1)
                         buf[n++] = '\n';
@@ -110,14 +115,15 @@ static int resolve(manager *m, char *rec, size_t ns) {
                         if (!end || !eq || eq > end)
                                 return -EBADMSG;
                         *end = *eq = '\0';
-                        if (strcmp(line, "labels") == 0) {
+                        if (strcmp(line, "labels") == 0 || strcmp(line, "devices") == 0) {
+                                const char *attr = line[0] == 'l' ? label_names[ns] : device_names[ns];
                                 for (char *p = eq + 1; *p; p++)
                                         if (*p == '\t')
                                                 *p = '\n';
-                                r = eq[1] ? fsetxattr(fd, label_names[ns], eq + 1, strlen(eq + 1), 0)
-                                          : fremovexattr(fd, label_names[ns]);
+                                /* Device rules: their program follows the record at adoption. */
+                                r = eq[1] ? fsetxattr(fd, attr, eq + 1, strlen(eq + 1), 0) : fremovexattr(fd, attr);
                                 if (r < 0 && errno != ENODATA)
-                                        log_error("%s: cannot restore its labels: %m", name);
+                                        log_error("%s: cannot restore its %s: %m", name, line);
                                 line = end + 1;
                                 continue;
                         }
@@ -156,6 +162,10 @@ void journal_recover(manager *m) {
                         m->intent_xattr = xattr_names[i];
                         m->owner_xattr = owner_names[i];
                         m->labels_xattr = label_names[i];
+                        /* Device rules are kept in trusted.* only: a user.*
+                         * record could be rewritten by a tenant who owns the
+                         * directory, and lmctld would load it at its next start. */
+                        m->devices_xattr = i == 0 ? device_names[i] : NULL;
                         return;
                 }
         log_warning("%s takes no extended attributes (%m): a crash in the middle of a create, update or "

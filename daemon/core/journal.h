@@ -27,7 +27,8 @@
  * put back, when not NULL): 0, or a negative errno if it cannot be recorded (the
  * operation is then refused). A no-op where the root's cgroupfs takes no
  * extended attributes at all (logged once at start). */
-int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old, const char *old_labels);
+int journal_begin(manager *m, const char *verb, const char *name, const limit_plan *old, const char *old_labels,
+                  const char *old_devices);
 void journal_end(manager *m);
 
 /* Resolves a record left by a previous daemon, before the tree is read,

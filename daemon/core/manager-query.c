@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "climits.h"
+#include "devrules.h"
 #include "labels.h"
 #include "lmct-limits.h"
 #include "lmct-name.h"
@@ -215,6 +216,8 @@ int manager_show(manager *m, const char *name, Lmct__V1__ContainerInfo **ret, st
         }
         if (r >= 0)
                 r = climits_read(fd, &info->configured);
+        if (r >= 0)
+                r = devrules_read(m, fd, &info->configured->devices);
         if (r >= 0)
                 r = effective_limits(m, n, info->configured, fd, &info->effective);
         if (r >= 0)

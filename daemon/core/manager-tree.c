@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 
 #include "climits.h"
+#include "devrules.h"
 #include "journal.h"
 #include "labels.h"
 #include "lmct-name.h"
@@ -64,6 +65,7 @@ typedef struct create_op {
         const char *first_new;   /* in NORM: the first component to make */
         node *deepest;           /* the deepest container that exists */
         limit_plan plan;
+        devrules_op dev;
         const owner_spec *owner;
         const char *labels;      /* NULL: none */
         bool journaled;
@@ -108,9 +110,13 @@ static int create_check(manager *m, create_op *op, const char *name, const Lmct_
         if (op->labels && !m->labels_xattr)
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
                                "cannot keep labels: %s takes no extended attributes", m->root_path);
+        /* Last of the checks: it loads the device program. */
+        r = devrules_prepare(m, l, &op->dev, st);
+        if (r < 0)
+                return r;
         /* More than one syscall: the first new directory is recorded, so that
          * a restart after a crash midway removes what was made. */
-        op->journaled = op->plan.n > 0 || op->first_new != last || op->owner || op->labels;
+        op->journaled = op->plan.n > 0 || op->first_new != last || op->owner || op->labels || op->dev.change;
         return 0;
 }
 
@@ -154,7 +160,7 @@ static int create_dirs(create_op *op, status *st) {
                 }
                 op->made = true;
                 p += len;
-                if (!*p && op->plan.n == 0 && !op->owner && !op->labels)
+                if (!*p && op->plan.n == 0 && !op->owner && !op->labels && !op->dev.change)
                         break; /* nothing to write: no need to open it */
                 child = openat(parentfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (child < 0)
@@ -190,7 +196,7 @@ static int create_write(create_op *op, status *st) {
         if (op->labels && (r = labels_write(op->m, op->fd, op->labels)) < 0)
                 return st_fail(st, st_code_from_errno(r), r, "cannot record the labels of %s: %s", op->norm,
                                strerror(-r));
-        return 0;
+        return devrules_apply(op->m, &op->dev, op->fd, op->norm, st);
 }
 
 /* Adds what was made to the index; on failure, what it added is removed. */
@@ -241,27 +247,33 @@ static void create_rollback(create_op *op) {
 
 int manager_create(manager *m, const caller *who, const char *name, const Lmct__V1__Limits *l, bool parents,
                    const owner_spec *owner, const char *labels, status *st) {
-        create_op op = { .m = m, .owner = owner, .labels = labels && *labels ? labels : NULL, .fd = -1 };
+        create_op op = { .m = m, .owner = owner, .labels = labels && *labels ? labels : NULL, .fd = -1,
+                         .dev.progfd = -1 };
         _cleanup_close_ int owned = -1;
         char buf[LMCT_NAME_MAX + 1];
         int r;
 
         r = create_check(m, &op, name, l, parents, st);
-        if (r < 0)
+        if (r < 0) {
+                devrules_done(&op.dev);
                 return r;
+        }
         r = ensure_controllers(m, op.deepest, op.plan.mask, st);
-        if (r < 0)
+        if (r >= 0)
+                r = op.basefd = node_fd(m, op.deepest, st, &owned);
+        if (r < 0) {
+                devrules_done(&op.dev);
                 return r;
-        op.basefd = node_fd(m, op.deepest, st, &owned);
-        if (op.basefd < 0)
-                return op.basefd;
+        }
         if (op.journaled) {
                 snprintf(buf, sizeof buf, "%.*s", (int)(op.first_new - op.norm + strcspn(op.first_new, "/")),
                          op.norm);
-                r = journal_begin(m, "create", buf, NULL, NULL);
-                if (r < 0)
+                r = journal_begin(m, "create", buf, NULL, NULL, NULL);
+                if (r < 0) {
+                        devrules_done(&op.dev);
                         return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to create %s: %s",
                                        op.norm, strerror(-r));
+                }
         }
         r = create_dirs(&op, st);
         if (r >= 0)
@@ -272,6 +284,7 @@ int manager_create(manager *m, const caller *who, const char *name, const Lmct__
                 create_rollback(&op);
         if (op.fd >= 0)
                 close(op.fd);
+        devrules_done(&op.dev);
         if (op.journaled)
                 journal_end(m);
         if (r < 0)
@@ -293,6 +306,7 @@ int manager_update(manager *m, const caller *who, const char *name, const Lmct__
         char buf[LMCT_NAME_MAX + 1], old_labels[LABELS_TEXT_MAX], new_labels[LABELS_TEXT_MAX];
         bool relabel = lc && (lc->n_set || lc->n_remove), journaled;
         _cleanup_close_ int fd = -1;
+        _cleanup_free_ devrules_op *dev = NULL;
         limit_plan plan;
         node *n;
         int r;
@@ -315,28 +329,44 @@ int manager_update(manager *m, const caller *who, const char *name, const Lmct__
         r = climits_plan(l, fd, &plan, st);
         if (r < 0)
                 return r;
-        if (plan.n == 0 && !relabel)
-                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no limit or label given");
-        r = ensure_controllers(m, n->parent, plan.mask, st);
-        if (r < 0)
+        dev = malloc(sizeof *dev);
+        if (!dev)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        r = devrules_prepare(m, l, dev, st);
+        if (r >= 0 && plan.n == 0 && !relabel && !dev->change)
+                r = st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL, "no limit or label given");
+        if (r >= 0)
+                r = ensure_controllers(m, n->parent, plan.mask, st);
+        if (r < 0) {
+                devrules_done(dev);
                 return r;
-        /* Several files, or limits and labels: all or none, across a crash too. */
-        journaled = plan.n > 1 || (plan.n > 0 && relabel);
+        }
+        /* Several files, or limits and labels and device rules: all or
+         * none, across a crash too. */
+        journaled = plan.n + relabel + dev->change > 1;
         if (journaled) {
                 climits_save(&plan, fd);
-                r = journal_begin(m, "update", buf, &plan, relabel ? old_labels : NULL);
-                if (r < 0)
+                devrules_read_record(m, fd, dev->old, sizeof dev->old);
+                r = journal_begin(m, "update", buf, &plan, relabel ? old_labels : NULL, dev->change ? dev->old : NULL);
+                if (r < 0) {
+                        devrules_done(dev);
                         return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to update %s: %s",
                                        buf, strerror(-r));
+                }
         }
         /* The labels first: one syscall, and if it fails nothing has changed. */
         if (relabel && (r = labels_write(m, fd, new_labels)) < 0)
                 st_fail(st, st_code_from_errno(r), r, "cannot record the labels of %s: %s", buf, strerror(-r));
-        else if (plan.n > 0) {
-                r = climits_apply(&plan, fd, plan.n > 1, st);
+        else {
+                if (plan.n > 0)
+                        r = climits_apply(&plan, fd, plan.n > 1 || dev->change, st);
+                /* The device program last: if it is refused, the limits go back. */
+                if (r >= 0 && (r = devrules_apply(m, dev, fd, buf, st)) < 0)
+                        climits_undo(&plan, fd);
                 if (r < 0 && relabel && labels_write(m, fd, old_labels) < 0)
                         log_error("%s: cannot put its labels back after a failed update", buf);
         }
+        devrules_done(dev);
         if (journaled)
                 journal_end(m);
         if (r < 0)
@@ -358,7 +388,7 @@ static int remove_node(manager *m, node *n, uid_t uid, pid_t pid, status *st) {
         if (pfd < 0)
                 return pfd;
         /* A restart after a crash midway finishes the removal. */
-        r = journal_begin(m, "destroy", path, NULL, NULL);
+        r = journal_begin(m, "destroy", path, NULL, NULL, NULL);
         if (r < 0)
                 return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "cannot record the intent to destroy %s: %s", path,
                                strerror(-r));

@@ -11,6 +11,7 @@
 #include <sys/xattr.h>
 
 #include "climits.h"
+#include "devrules.h"
 #include "journal.h"
 #include "lmct-name.h"
 #include "log.h"
@@ -263,6 +264,10 @@ static void read_meta(manager *m, node *n, int fd) {
                 n->max_desc = v > 0 ? (unsigned)((v - 1) / 2) : 0;
         if (cg_read_u64(fd, "cgroup.max.depth", &v) >= 0 && v != UINT64_MAX)
                 n->max_depth = v > 0 ? (unsigned)(v - 1) : 0;
+        {
+                char path[LMCT_NAME_MAX + 1];
+                devrules_adopt(m, fd, tree_path(n, path, sizeof path));
+        }
 }
 
 int adopt(manager *m, node *n, int fd) {

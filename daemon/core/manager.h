@@ -42,6 +42,7 @@ typedef struct manager {
         const char *intent_xattr; /* crash-consistency record (journal.h), NULL if none */
         const char *owner_xattr;  /* where a container's owner is kept, NULL if nowhere */
         const char *labels_xattr; /* where its labels are kept (labels.h), NULL if nowhere */
+        const char *devices_xattr; /* where its device rules are kept (devrules.h), NULL if nowhere */
         /* Who hears of lmctld's changes (the event stream); set once at start. */
         struct manager_observer {
                 /* Container NAME (full) was created, updated or destroyed

@@ -460,6 +460,96 @@ static int parse_hugepages(json_object *a, Lmct__V1__Limits *l, status *st) {
         return 0;
 }
 
+/* The devices a container always has, allowed after a bundle's own rules
+ * as runc and crun allow them: mknod of any node, and null, zero, full,
+ * random, urandom, tty, ptmx and the pseudo-terminals, tun. */
+static const lmct_device_rule default_devices[] = {
+        { 'c', -1, -1, LMCT_DEV_MKNOD }, { 'b', -1, -1, LMCT_DEV_MKNOD },
+#define RWM (LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD)
+        { 'c', 1, 3, RWM }, { 'c', 1, 5, RWM }, { 'c', 1, 7, RWM }, { 'c', 1, 8, RWM }, { 'c', 1, 9, RWM },
+        { 'c', 5, 0, RWM }, { 'c', 5, 2, RWM }, { 'c', 136, -1, RWM }, { 'c', 10, 200, RWM },
+#undef RWM
+};
+
+static int add_device_rule(Lmct__V1__DeviceRules *d, bool allow, const lmct_device_rule *dr) {
+        Lmct__V1__DeviceRule *r = malloc(sizeof *r);
+        char acc[4];
+        size_t k = 0;
+
+        if (!r)
+                return -ENOMEM;
+        lmct__v1__device_rule__init(r);
+        d->rules[d->n_rules++] = r;
+        r->has_allow = true;
+        r->allow = allow;
+        r->type = strndup(&dr->type, 1);
+        if (dr->major >= 0)
+                r->has_major = true, r->major = dr->major;
+        if (dr->minor >= 0)
+                r->has_minor = true, r->minor = dr->minor;
+        if (dr->access & LMCT_DEV_READ)
+                acc[k++] = 'r';
+        if (dr->access & LMCT_DEV_WRITE)
+                acc[k++] = 'w';
+        if (dr->access & LMCT_DEV_MKNOD)
+                acc[k++] = 'm';
+        acc[k] = '\0';
+        r->access = strdup(acc);
+        return r->type && r->access ? 0 : -ENOMEM;
+}
+
+/* linux.resources.devices: the bundle's rules in order, then the default
+ * devices; the kernel denies what no rule allows. */
+static int parse_devices(json_object *a, Lmct__V1__Limits *l, status *st) {
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(a, json_type_array))
+                return BAD(st, "bundle: linux.resources.devices must be an array");
+        n = json_object_array_length(a);
+        if (n + ELEMENTSOF(default_devices) > LMCT_DEVICE_RULES_MAX)
+                return BAD(st, "bundle: linux.resources.devices has more than %zu rules",
+                           LMCT_DEVICE_RULES_MAX - ELEMENTSOF(default_devices));
+        l->devices = malloc(sizeof *l->devices);
+        if (!l->devices)
+                return -ENOMEM;
+        lmct__v1__device_rules__init(l->devices);
+        l->devices->rules = calloc(n + ELEMENTSOF(default_devices), sizeof *l->devices->rules);
+        if (!l->devices->rules)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i), *v;
+                lmct_device_rule dr = { 'a', -1, -1, LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD };
+                const char *t;
+
+                if (!json_object_is_type(e, json_type_object) || !json_object_is_type(get(e, "allow"), json_type_boolean))
+                        return BAD(st, "bundle: linux.resources.devices[%zu] needs allow, true or false", i);
+                if ((v = get(e, "type"))) {
+                        t = json_object_get_string(v);
+                        if (!json_object_is_type(v, json_type_string) || strlen(t) != 1 || !strchr("abc", t[0]))
+                                return BAD(st, "bundle: linux.resources.devices[%zu].type must be a, b or c", i);
+                        dr.type = t[0];
+                }
+                if ((v = get(e, "major")) && (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < -1 ||
+                                              json_object_get_int64(v) > LMCT_DEV_MAJOR_MAX))
+                        return BAD(st, "bundle: linux.resources.devices[%zu].major is not a major number", i);
+                if ((v = get(e, "minor")) && (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < -1 ||
+                                              json_object_get_int64(v) > LMCT_DEV_MINOR_MAX))
+                        return BAD(st, "bundle: linux.resources.devices[%zu].minor is not a minor number", i);
+                dr.major = get(e, "major") ? json_object_get_int64(get(e, "major")) : -1;
+                dr.minor = get(e, "minor") ? json_object_get_int64(get(e, "minor")) : -1;
+                if ((v = get(e, "access")) && (!json_object_is_type(v, json_type_string) ||
+                                               lmct_parse_device_access(json_object_get_string(v), &dr.access) < 0))
+                        return BAD(st, "bundle: linux.resources.devices[%zu].access must be letters of rwm", i);
+                if ((r = add_device_rule(l->devices, json_object_get_boolean(get(e, "allow")), &dr)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(default_devices); i++)
+                if ((r = add_device_rule(l->devices, true, &default_devices[i])) < 0)
+                        return r;
+        return 0;
+}
+
 /* linux.resources to limits, with the conversions crun uses. */
 static int parse_resources(json_object *res, oci_bundle *b, status *st) {
         static const char *const keys[] = { "cpu", "memory", "pids", "devices", "hugepageLimits", "blockIO", NULL };
@@ -469,7 +559,9 @@ static int parse_resources(json_object *res, oci_bundle *b, status *st) {
         json_object *c, *m, *p, *v;
         int r;
 
-        if ((r = only_keys(res, "linux.resources", keys, st)) < 0 || (r = must_be_empty(res, "devices", "linux.resources", st)) < 0)
+        if ((r = only_keys(res, "linux.resources", keys, st)) < 0)
+                return r;
+        if ((v = get(res, "devices")) && (r = parse_devices(v, l, st)) < 0)
                 return r;
         if ((c = get(res, "cpu"))) {
                 if ((r = only_keys(c, "linux.resources.cpu", cpu_keys, st)) < 0)
@@ -691,6 +783,15 @@ oci_bundle *oci_free(oci_bundle *b) {
         for (size_t i = 0; i < b->limits.n_io_devices; i++)
                 free(b->limits.io_devices[i]);
         free(b->limits.io_devices);
+        if (b->limits.devices) {
+                for (size_t i = 0; i < b->limits.devices->n_rules; i++) {
+                        free(b->limits.devices->rules[i]->type);
+                        free(b->limits.devices->rules[i]->access);
+                        free(b->limits.devices->rules[i]);
+                }
+                free(b->limits.devices->rules);
+                free(b->limits.devices);
+        }
         free(b);
         return NULL;
 }

@@ -22,6 +22,9 @@ tests/bench/bench-metrics.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cg
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-metrics.sh" "$top/build" /sys/fs/cgroup --limits |
         grep '^metrics:'
 echo
+echo "== the resource model: a create with every kind of limit issue 13 added, and a change of device rules, against the same syscalls, in the test VM"
+tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-model.sh" "$top/build" /sys/fs/cgroup | grep '^model:'
+echo
 echo "== --memory-above: lmctld's cost per threshold reading against the same preads, in the test VM"
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-threshold.sh" "$top/build" /sys/fs/cgroup 128 10 3 |
         grep '^threshold:'

@@ -10,6 +10,8 @@
  * and only then let it work. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,70 @@ static int wait_cgroup(const char *want) {
         }
         fprintf(stderr, "lmct-test-helper: never moved into a cgroup matching %s\n", want);
         return -1;
+}
+
+/* Device programs: "attached DIR", those on the cgroup DIR itself
+ * ("detach DIR" detaches them, as someone other than lmctld might);
+ * "loaded", every BPF_PROG_TYPE_CGROUP_DEVICE program the kernel holds. */
+static int bpf_count(const char *what, const char *dir) {
+        union bpf_attr a;
+        unsigned n = 0;
+
+        memset(&a, 0, sizeof a);
+        if (strcmp(what, "attached") == 0 || strcmp(what, "detach") == 0) {
+                unsigned ids[64];
+                int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
+                if (fd < 0)
+                        return perror("open"), 1;
+                a.query.target_fd = (unsigned)fd;
+                a.query.attach_type = BPF_CGROUP_DEVICE;
+                a.query.prog_ids = (unsigned long)ids;
+                a.query.prog_cnt = 64;
+                if (syscall(SYS_bpf, BPF_PROG_QUERY, &a, sizeof a) < 0)
+                        return perror("BPF_PROG_QUERY"), 1;
+                n = a.query.prog_cnt;
+                for (unsigned k = 0; strcmp(what, "detach") == 0 && k < n; k++) {
+                        union bpf_attr d;
+                        int pfd;
+                        memset(&d, 0, sizeof d);
+                        d.prog_id = ids[k];
+                        pfd = (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &d, sizeof d);
+                        memset(&d, 0, sizeof d);
+                        d.target_fd = (unsigned)fd;
+                        d.attach_bpf_fd = (unsigned)pfd;
+                        d.attach_type = BPF_CGROUP_DEVICE;
+                        if (pfd < 0 || syscall(SYS_bpf, BPF_PROG_DETACH, &d, sizeof d) < 0)
+                                return perror("BPF_PROG_DETACH"), 1;
+                        close(pfd);
+                }
+        } else {
+                unsigned id = 0;
+                for (;;) {
+                        struct bpf_prog_info info;
+                        int fd;
+                        memset(&a, 0, sizeof a);
+                        a.start_id = id;
+                        if (syscall(SYS_bpf, BPF_PROG_GET_NEXT_ID, &a, sizeof a) < 0)
+                                break;
+                        id = a.next_id;
+                        memset(&a, 0, sizeof a);
+                        a.prog_id = id;
+                        fd = (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &a, sizeof a);
+                        if (fd < 0)
+                                continue;
+                        memset(&info, 0, sizeof info);
+                        memset(&a, 0, sizeof a);
+                        a.info.bpf_fd = (unsigned)fd;
+                        a.info.info_len = sizeof info;
+                        a.info.info = (unsigned long)&info;
+                        if (syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof a) == 0 &&
+                            info.type == BPF_PROG_TYPE_CGROUP_DEVICE)
+                                n++;
+                        close(fd);
+                }
+        }
+        printf("%u\n", n);
+        return 0;
 }
 
 int main(int argc, char **argv) {
@@ -93,6 +159,8 @@ int main(int argc, char **argv) {
                 }
                 return 0;
         }
+        if (strcmp(argv[i], "bpf-devices") == 0 && i + 1 < argc)
+                return bpf_count(argv[i + 1], i + 2 < argc ? argv[i + 2] : NULL);
         if (strcmp(argv[i], "tick") == 0 && i + 1 < argc) {
                 for (unsigned long n = 1;; n++) {
                         char tmp[4096], buf[32];
@@ -108,6 +176,7 @@ int main(int argc, char **argv) {
                 }
         }
 usage:
-        fprintf(stderr, "usage: lmct-test-helper [-w CGROUP] spin | alloc MIB | forkloop N | tick FILE\n");
+        fprintf(stderr, "usage: lmct-test-helper [-w CGROUP] spin | alloc MIB | forkloop N | tick FILE |\n"
+                        "       bpf-devices attached|detach DIR | bpf-devices loaded\n");
         return 2;
 }

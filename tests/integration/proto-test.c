@@ -342,6 +342,15 @@ static Lmct__V1__IoDeviceLimit dev_rows[9], *dev_ptrs[9];
          dev_rows[i].major = (maj), dev_rows[i].minor = (min), dev_ptrs[i] = &dev_rows[i],            \
          l->io_devices = dev_ptrs)
 
+static Lmct__V1__DeviceRules dev_rules;
+static Lmct__V1__DeviceRule rule_rows[129], *rule_ptrs[129];
+#define DEVRULE(i, t, maj, min, acc)                                                                         \
+        (lmct__v1__device_rules__init(&dev_rules), lmct__v1__device_rule__init(&rule_rows[i]),               \
+         rule_rows[i].type = (char *)(t), rule_rows[i].has_major = rule_rows[i].has_minor = 1,              \
+         rule_rows[i].major = (maj), rule_rows[i].minor = (min), rule_rows[i].access = (char *)(acc),       \
+         rule_ptrs[i] = &rule_rows[i], dev_rules.rules = rule_ptrs, dev_rules.n_rules = (size_t)(i) + 1,   \
+         l->devices = &dev_rules)
+
 static void test_limits_on_wire(void) {
         struct {
                 const char *what;
@@ -376,6 +385,13 @@ static void test_limits_on_wire(void) {
                 { "io device weight 20000", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 8, 0); l->io_devices[0]->has_weight = 1; l->io_devices[0]->weight = 20000; l->n_io_devices = 1; } f; }), 3 },
                 { "io device given twice", ({ void f(Lmct__V1__Limits *l) { for (int i = 0; i < 2; i++) { IODEV(i, 8, 0); l->io_devices[i]->has_wbps = 1; l->io_devices[i]->wbps = 1; } l->n_io_devices = 2; } f; }), 3 },
                 { "io devices, 9 of them", ({ void f(Lmct__V1__Limits *l) { for (int i = 0; i < 9; i++) { IODEV(i, 8, (uint32_t)i * 16); l->io_devices[i]->has_wbps = 1; l->io_devices[i]->wbps = 1; } l->n_io_devices = 9; } f; }), 3 },
+                { "device rule of type \"x\"", ({ void f(Lmct__V1__Limits *l) { DEVRULE(0, "x", 1, 3, "rw"); } f; }), 3 },
+                { "device rule with access \"rwq\"", ({ void f(Lmct__V1__Limits *l) { DEVRULE(0, "c", 1, 3, "rwq"); } f; }), 3 },
+                { "device rule with access \"rr\"", ({ void f(Lmct__V1__Limits *l) { DEVRULE(0, "c", 1, 3, "rr"); } f; }), 3 },
+                { "device rule with an empty access", ({ void f(Lmct__V1__Limits *l) { DEVRULE(0, "c", 1, 3, ""); } f; }), 3 },
+                { "device rule major -2", ({ void f(Lmct__V1__Limits *l) { DEVRULE(0, "c", -2, 3, "r"); } f; }), 3 },
+                { "device rule minor 2^40", ({ void f(Lmct__V1__Limits *l) { DEVRULE(0, "c", 1, 1ll << 40, "r"); } f; }), 3 },
+                { "129 device rules", ({ void f(Lmct__V1__Limits *l) { for (int i = 0; i < 129; i++) DEVRULE(i, "c", 1, i, "r"); } f; }), 3 },
                 { "io device the kernel does not have (4000:4000)", ({ void f(Lmct__V1__Limits *l) { IODEV(0, 4000, 4000); l->io_devices[0]->has_rbps = 1; l->io_devices[0]->rbps = 1 << 20; l->n_io_devices = 1; } f; }), 5 },
         };
         lmct_client *c = NULL;

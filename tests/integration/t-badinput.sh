@@ -71,6 +71,11 @@ bad 2 "--io-max x:y:rbps=1M" "give the device as a path ./dev/vda. or MAJOR:MINO
 bad 2 "--io-max of a missing path" "/nonexistent/disk: No such file or directory" lm create x --io-max /nonexistent/disk:rbps=1M
 bad 2 "--io-max of a character device" "/dev/null is not a block device" lm create x --io-max /dev/null:rbps=1M
 bad 2 "--io-weight 8:0:0" "give DEVICE:WEIGHT with a weight 1..10000" lm create x --io-weight 8:0:0
+bad 2 "--device-allow 'x 1:3 rw'" "give TYPE MAJOR:MINOR ACCESS" lm create x --device-allow 'x 1:3 rw'
+bad 2 "--device-deny 'c 1:3 rwx'" "--device-deny 'c 1:3 rwx'" lm create x --device-deny 'c 1:3 rwx'
+bad 2 "--device-allow 'c 1 rw'" "give TYPE MAJOR:MINOR ACCESS" lm create x --device-allow 'c 1 rw'
+bad 2 "--device-allow 'c 99999:1 r'" "--device-allow 'c 99999:1 r'" lm create x --device-allow 'c 99999:1 r'
+bad 2 "--no-device-rules with a rule" "--no-device-rules with --device-allow" lm create x --device-allow a --no-device-rules
 bad 2 "--io-max for 9 disks" "--io-max: more than 8 devices" lm create x $(for i in $(seq 0 8); do echo --io-max "8:$((i * 16)):rbps=1M"; done)
 # Checked by the daemon.
 bad 2 "--cpu 0.001 (a quota under the kernel's minimum)" "below the kernel's minimum" lm create x --cpu 0.001

@@ -9,7 +9,7 @@ mk_bundle() { # DIR: a bundle with a busybox root and lmctl spec's config.json
         rm -rf "$1"
         mkdir -p "$1/rootfs/bin"
         cp /bin/busybox "$1/rootfs/bin/busybox"
-        for a in sh ls cat echo hostname id touch grep; do ln -s busybox "$1/rootfs/bin/$a"; done
+        for a in sh ls cat echo hostname id touch grep head; do ln -s busybox "$1/rootfs/bin/$a"; done
         cp "$HELPER" "$1/rootfs/bin/helper"
         lm spec "$1"
 }
@@ -24,6 +24,17 @@ expect_rc 0 "the unchanged spec runs under lmctl" lm run --rm s0 --bundle "$B" <
 if command -v crun >/dev/null; then
         expect_rc 0 "the unchanged spec runs under crun" crun --root "$LOGS/crun-$$" run -b "$B" "lmct-spec-$$" </dev/null
 fi
+# Its rule denies every device but the defaults (runc spec's): enforced by
+# a device program, and the defaults work.
+expect_match "the spec's device rule: deny all" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["linux"]["resources"]["devices"])' "$B/config.json")" \
+        "'allow': False, 'access': 'rwm'"
+lm create specdev >/dev/null
+expect_rc 0 "under it, the default devices open: /dev/null, /dev/zero" \
+        lm run specdev --bundle "$B" -- sh -c 'echo x > /dev/null && head -c 1 /dev/zero >/dev/null'
+expect_eq "a device program is on the container's cgroup" "$("$HELPER" bpf-devices attached "$ROOT/specdev")" 1
+expect_match "show lists the spec's rule, then the defaults" "$(lm show specdev | tr '\n' ' ')" \
+        "devices +deny a \*:\* rwm +allow c \*:\* m .*allow c 1:3 rwm"
+lm destroy -f specdev >/dev/null
 set_json "$B/config.json" 'c["process"]["args"]=["sh","-c","echo hello from $(hostname); echo pid $$; id -u; ls /; cat /proc/self/cgroup; for p in /proc/[0-9]*; do echo -n \"${p#/proc/} \"; done; echo; touch /x 2>&1 | cut -d: -f2-; grep CapEff /proc/self/status; ls /dev | grep -c null"]'
 
 expect_rc 0 "lmctl run --rm --bundle (busybox rootfs)" lm run --rm b1 --bundle "$B"
@@ -131,7 +142,9 @@ bad_bundle 2 "seccomp" "linux.seccomp is not supported" 'set_json "$B.bad/config
 bad_bundle 2 "cpu.idle 2" "linux.resources.cpu.idle is 2: give 0 or 1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"idle\":2}}"'
 bad_bundle 2 "cpu.idle \"yes\"" "linux.resources.cpu.idle is \"yes\": give 0 or 1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"idle\":\"yes\"}}"'
 bad_bundle 2 "a negative cpu.burst" "linux.resources.cpu.burst is -1" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"cpu\":{\"burst\":-1}}"'
-bad_bundle 2 "device cgroup rules" "linux.resources.devices is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"devices\":[{\"allow\":False,\"access\":\"rwm\"}]}"'
+bad_bundle 2 "a device rule without allow" "devices.0. needs allow, true or false" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"devices\":[{\"access\":\"rwm\"}]}"'
+bad_bundle 2 "a device rule with access rwx" "devices.0..access must be letters of rwm" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"devices\":[{\"allow\":True,\"access\":\"rwx\"}]}"'
+bad_bundle 2 "device nodes to make (linux.devices)" "linux.devices is not supported" 'set_json "$B.bad/config.json" "c[\"linux\"][\"devices\"]=[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,\"minor\":229}]"'
 bad_bundle 2 "a hugepageLimits page size of 3MB" "hugepageLimits.0..pageSize must be a page size" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"hugepageLimits\":[{\"pageSize\":\"3MB\",\"limit\":1}]}"'
 bad_bundle 2 "a negative throttle rate" "throttleReadBpsDevice.0..rate must be an integer, 0 or more" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":-1}]}}"'
 bad_bundle 2 "a blkio weight of 5" "blockIO.weight is 5: give a blkio weight, 10..1000" 'set_json "$B.bad/config.json" "c[\"linux\"][\"resources\"]={\"blockIO\":{\"weight\":5}}"'

@@ -69,6 +69,48 @@ static void test_uint_cpuset(void) {
         CHECK(lmct_parse_cpuset("1-") == -EINVAL);
 }
 
+static void test_page_sizes(void) {
+        uint64_t v;
+        char b[16];
+        CHECK(lmct_parse_page_size("2MB", &v) == 0 && v == 2u << 20);
+        CHECK(lmct_parse_page_size("2m", &v) == 0 && v == 2u << 20);
+        CHECK(lmct_parse_page_size("1GB", &v) == 0 && v == 1u << 30);
+        CHECK(lmct_parse_page_size("64KB", &v) == 0 && v == 64u << 10);
+        CHECK(lmct_parse_page_size("3MB", &v) == -EINVAL);   /* not a power of two */
+        CHECK(lmct_parse_page_size("2KB", &v) == -EINVAL);   /* below 4 KiB */
+        CHECK(lmct_parse_page_size("2", &v) == -EINVAL);
+        CHECK(lmct_parse_page_size("2MBB", &v) == -EINVAL);
+        CHECK(lmct_parse_page_size("../2MB", &v) == -EINVAL);
+        CHECK(lmct_parse_page_size("99999999GB", &v) == -ERANGE);
+        CHECK_STR(lmct_format_page_size(2u << 20, b, sizeof b), "2MB");
+        CHECK_STR(lmct_format_page_size(1u << 30, b, sizeof b), "1GB");
+        CHECK_STR(lmct_format_page_size(64u << 10, b, sizeof b), "64KB");
+}
+
+static void test_device_rules(void) {
+        lmct_device_rule r;
+        char b[48];
+        CHECK(lmct_parse_device_rule("c 1:3 rw", &r) == 0 && r.type == 'c' && r.major == 1 && r.minor == 3 &&
+              r.access == (LMCT_DEV_READ | LMCT_DEV_WRITE));
+        CHECK_STR(lmct_format_device_rule(&r, b, sizeof b), "c 1:3 rw");
+        CHECK(lmct_parse_device_rule("b 8:* r", &r) == 0 && r.major == 8 && r.minor == -1);
+        CHECK_STR(lmct_format_device_rule(&r, b, sizeof b), "b 8:* r");
+        CHECK(lmct_parse_device_rule("a", &r) == 0 && r.type == 'a' && r.major == -1 &&
+              r.access == (LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD));
+        CHECK_STR(lmct_format_device_rule(&r, b, sizeof b), "a *:* rwm");
+        CHECK(lmct_parse_device_rule("c *:* m", &r) == 0 && r.access == LMCT_DEV_MKNOD);
+        CHECK(lmct_parse_device_rule("x 1:3 rw", &r) == -EINVAL);
+        CHECK(lmct_parse_device_rule("c 1:3 rwx", &r) == -EINVAL);
+        CHECK(lmct_parse_device_rule("c 1:3 rr", &r) == -EINVAL);
+        CHECK(lmct_parse_device_rule("c 1:3 ", &r) == -EINVAL);
+        CHECK(lmct_parse_device_rule("c 1 rw", &r) == -EINVAL);
+        CHECK(lmct_parse_device_rule("c 1:-3 rw", &r) == -EINVAL);
+        CHECK(lmct_parse_device_rule("c 4096:0 r", &r) == -ERANGE);
+        CHECK(lmct_parse_device_rule("c 0:1048576 r", &r) == -ERANGE);
+        CHECK(lmct_parse_device_rule("c", &r) == -EINVAL);
+        CHECK(lmct_parse_device_rule("", &r) == -EINVAL);
+}
+
 static void test_format(void) {
         char b[32];
         CHECK_STR(lmct_format_size(512ull << 20, b, sizeof b), "512M");
@@ -121,4 +163,5 @@ static void test_durations(void) {
         CHECK(lmct_parse_pressure("cpu:1s/2", &res, &full, &stall, &window) == -EINVAL);
 }
 
-TEST_MAIN(test_sizes(); test_cpu(); test_uint_cpuset(); test_format(); test_durations())
+TEST_MAIN(test_sizes(); test_cpu(); test_uint_cpuset(); test_page_sizes(); test_device_rules(); test_format();
+          test_durations())

@@ -1,0 +1,233 @@
+#include "devrules.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "bpfdev.h"
+#include "cleanup.h"
+#include "lmct-limits.h"
+#include "log.h"
+#include "util.h"
+
+/* The rules of a record, parsed; ALLOW[i] for RULES[i]. */
+typedef struct parsed {
+        lmct_device_rule rules[LMCT_DEVICE_RULES_MAX];
+        int allow[LMCT_DEVICE_RULES_MAX];
+        size_t n;
+} parsed;
+
+static int parse_record(const char *text, parsed *p) {
+        p->n = 0;
+        for (const char *line = text; *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                char buf[64];
+                const char *rule;
+
+                if (len >= sizeof buf || p->n == LMCT_DEVICE_RULES_MAX)
+                        return -EBADMSG;
+                memcpy(buf, line, len);
+                buf[len] = '\0';
+                if (strncmp(buf, "allow ", 6) == 0)
+                        p->allow[p->n] = 1, rule = buf + 6;
+                else if (strncmp(buf, "deny ", 5) == 0)
+                        p->allow[p->n] = 0, rule = buf + 5;
+                else
+                        return -EBADMSG;
+                if (lmct_parse_device_rule(rule, &p->rules[p->n]) < 0)
+                        return -EBADMSG;
+                p->n++;
+                line = nl ? nl + 1 : line + len;
+        }
+        return 0;
+}
+
+void devrules_read_record(const manager *m, int fd, char *buf, size_t len) {
+        ssize_t n = m->devices_xattr ? fgetxattr(fd, m->devices_xattr, buf, len - 1) : -1;
+
+        buf[n > 0 ? n : 0] = '\0';
+}
+
+int devrules_write_record(const manager *m, int fd, const char *record) {
+        if (!m->devices_xattr)
+                return -EOPNOTSUPP;
+        if (!record[0])
+                return fremovexattr(fd, m->devices_xattr) < 0 && errno != ENODATA ? negerrno() : 0;
+        return fsetxattr(fd, m->devices_xattr, record, strlen(record), 0) < 0 ? negerrno() : 0;
+}
+
+static int load(const parsed *p, int *fd, status *st) {
+        char log[512];
+        int r = bpfdev_load(p->rules, p->allow, p->n, fd, log, sizeof log);
+
+        if (r == -EPERM)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                               "devices: lmctld may not load BPF programs (it needs CAP_BPF and CAP_SYS_ADMIN)");
+        if (r < 0)
+                return st_fail(st, LMCT__V1__CODE__INTERNAL, r, "devices: the kernel refused the device program: %s%s%.*s",
+                               strerror(-r), log[0] ? ": " : "", (int)strcspn(log, "\n"), log);
+        return 0;
+}
+
+int devrules_prepare(manager *m, const Lmct__V1__Limits *l, devrules_op *op, status *st) {
+        parsed *p;
+        size_t len = 0;
+        int r;
+
+        op->change = false;
+        op->progfd = -1;
+        op->record[0] = op->old[0] = '\0';
+        if (!l || !l->devices)
+                return 0;
+        op->change = true;
+        if (!m->devices_xattr)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EOPNOTSUPP,
+                               "cannot keep device rules: lmctld may not write trusted.* extended attributes "
+                               "on %s (it needs CAP_SYS_ADMIN, as loading the program does)", m->root_path);
+        if (l->devices->n_rules > LMCT_DEVICE_RULES_MAX)
+                return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -E2BIG, "devices: more than %d rules",
+                               LMCT_DEVICE_RULES_MAX);
+        p = malloc(sizeof *p);
+        if (!p)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        p->n = 0;
+        for (size_t i = 0; i < l->devices->n_rules; i++) {
+                const Lmct__V1__DeviceRule *d = l->devices->rules[i];
+                lmct_device_rule *dr = &p->rules[i];
+                char text[48];
+
+                dr->type = !d->type || strcmp(d->type, "a") == 0 ? 'a'
+                           : strcmp(d->type, "c") == 0          ? 'c'
+                           : strcmp(d->type, "b") == 0          ? 'b'
+                                                                : 0;
+                dr->major = d->has_major ? d->major : -1;
+                dr->minor = d->has_minor ? d->minor : -1;
+                dr->access = LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD;
+                if (!dr->type || dr->major < -1 || dr->major > LMCT_DEV_MAJOR_MAX || dr->minor < -1 ||
+                    dr->minor > LMCT_DEV_MINOR_MAX || (d->access && lmct_parse_device_access(d->access, &dr->access) < 0)) {
+                        free(p);
+                        return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
+                                       "devices: rule %zu is not a type (a, b, c), numbers (0..%d:0..%d, or any) "
+                                       "and access (letters of rwm)", i + 1, LMCT_DEV_MAJOR_MAX, LMCT_DEV_MINOR_MAX);
+                }
+                p->allow[i] = d->has_allow && d->allow;
+                p->n++;
+                len += (size_t)snprintf(op->record + len, sizeof op->record - len, "%s %s\n",
+                                        p->allow[i] ? "allow" : "deny", lmct_format_device_rule(dr, text, sizeof text));
+        }
+        r = p->n > 0 ? load(p, &op->progfd, st) : 0;
+        free(p);
+        return r;
+}
+
+int devrules_apply(manager *m, devrules_op *op, int cgfd, const char *name, status *st) {
+        int r;
+
+        if (!op->change)
+                return 0;
+        devrules_read_record(m, cgfd, op->old, sizeof op->old);
+        r = devrules_write_record(m, cgfd, op->record);
+        if (r < 0)
+                return st_fail(st, st_code_from_errno(r), r, "%s: cannot record its device rules: %s", name,
+                               strerror(-r));
+        r = bpfdev_replace(cgfd, op->progfd);
+        if (r < 0) {
+                if (devrules_write_record(m, cgfd, op->old) < 0)
+                        log_error("%s: cannot put its device rules' record back", name);
+                return st_fail(st, r == -EPERM ? LMCT__V1__CODE__FAILED_PRECONDITION : st_code_from_errno(r), r,
+                               "%s: the kernel refused to attach its device program: %s%s", name, strerror(-r),
+                               r == -EPERM ? " (an ancestor's program does not allow others below it)" : "");
+        }
+        return 0;
+}
+
+void devrules_done(devrules_op *op) {
+        if (op->progfd >= 0)
+                close(op->progfd);
+        op->progfd = -1;
+}
+
+int devrules_read(const manager *m, int fd, Lmct__V1__DeviceRules **ret) {
+        _cleanup_free_ char *text = malloc(DEVRULES_TEXT_MAX);
+        _cleanup_free_ parsed *p = malloc(sizeof *p);
+        Lmct__V1__DeviceRules *d;
+
+        *ret = NULL;
+        if (!text || !p)
+                return -ENOMEM;
+        devrules_read_record(m, fd, text, DEVRULES_TEXT_MAX);
+        if (!text[0] || parse_record(text, p) < 0)
+                return 0;
+        d = malloc(sizeof *d);
+        if (!d)
+                return -ENOMEM;
+        lmct__v1__device_rules__init(d);
+        d->rules = calloc(p->n ? p->n : 1, sizeof *d->rules);
+        if (!d->rules) {
+                free(d);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < p->n; i++) {
+                Lmct__V1__DeviceRule *r = malloc(sizeof *r);
+                char acc[4];
+                size_t k = 0;
+                if (!r)
+                        break;
+                lmct__v1__device_rule__init(r);
+                r->has_allow = true;
+                r->allow = p->allow[i];
+                r->type = strndup(&p->rules[i].type, 1);
+                if (p->rules[i].major >= 0)
+                        r->has_major = true, r->major = p->rules[i].major;
+                if (p->rules[i].minor >= 0)
+                        r->has_minor = true, r->minor = p->rules[i].minor;
+                if (p->rules[i].access & LMCT_DEV_READ)
+                        acc[k++] = 'r';
+                if (p->rules[i].access & LMCT_DEV_WRITE)
+                        acc[k++] = 'w';
+                if (p->rules[i].access & LMCT_DEV_MKNOD)
+                        acc[k++] = 'm';
+                acc[k] = '\0';
+                r->access = strdup(acc);
+                d->rules[d->n_rules++] = r;
+        }
+        *ret = d;
+        return 0;
+}
+
+void devrules_adopt(manager *m, int fd, const char *name) {
+        _cleanup_free_ char *text = malloc(DEVRULES_TEXT_MAX);
+        _cleanup_free_ parsed *p = malloc(sizeof *p);
+        _cleanup_close_ int prog = -1;
+        uint32_t ids[8];
+        uint8_t want[8], have[8];
+        size_t n = 0;
+        status st = { 0 };
+        int r;
+
+        if (!text || !p)
+                return;
+        devrules_read_record(m, fd, text, DEVRULES_TEXT_MAX);
+        if (!text[0])
+                return;
+        if (parse_record(text, p) < 0) {
+                log_error("%s: its device rules' record is malformed; the attached program stays as it is", name);
+                return;
+        }
+        if (p->n == 0 || load(p, &prog, &st) < 0 || bpfdev_tag(prog, want) < 0) {
+                log_error("%s: cannot load its device program again: %s", name, st.msg);
+                return;
+        }
+        if (bpfdev_query(fd, ids, ELEMENTSOF(ids), &n) >= 0 && n == 1 && bpfdev_tag_by_id(ids[0], have) >= 0 &&
+            memcmp(want, have, sizeof want) == 0)
+                return; /* the program its record gives is in place */
+        r = bpfdev_replace(fd, prog);
+        if (r < 0)
+                log_error("%s: cannot put its device program back: %s", name, strerror(-r));
+        else
+                log_notice("%s: its device program did not match its record (%zu attached): put back", name, n);
+}
