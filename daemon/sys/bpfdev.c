@@ -68,6 +68,11 @@ static size_t build(const lmct_device_rule *rules, const int *allow, size_t n, s
                         p[k++] = JNE_IMM(BPF_REG_5, (int)r->minor, (left -= 1) + 2);
                 p[k++] = MOV64_IMM(BPF_REG_0, allow[i] ? 1 : 0);
                 p[k++] = EXIT();
+                /* A rule that matches every request decides them all: the
+                 * rules before it never get a say (and the verifier refuses
+                 * instructions it cannot reach). */
+                if (left == 0 && !has_type && !has_access && !has_major && !has_minor)
+                        return k;
         }
         p[k++] = MOV64_IMM(BPF_REG_0, 0);
         p[k++] = EXIT();
