@@ -32,6 +32,9 @@ static int parse_record(const char *text, parsed *p) {
                         return -EBADMSG;
                 memcpy(buf, line, len);
                 buf[len] = '\0';
+                line = nl ? nl + 1 : line + len;
+                if (strncmp(buf, "tag ", 4) == 0)
+                        continue; /* the program's tag (devrules_adopt) */
                 if (strncmp(buf, "allow ", 6) == 0)
                         p->allow[p->n] = 1, rule = buf + 6;
                 else if (strncmp(buf, "deny ", 5) == 0)
@@ -41,9 +44,21 @@ static int parse_record(const char *text, parsed *p) {
                 if (lmct_parse_device_rule(rule, &p->rules[p->n]) < 0)
                         return -EBADMSG;
                 p->n++;
-                line = nl ? nl + 1 : line + len;
         }
         return 0;
+}
+
+/* The kernel's tag of the program a record was made with ("tag HEX16"). */
+static bool record_tag(const char *text, uint8_t tag[8]) {
+        const char *t = strncmp(text, "tag ", 4) == 0 ? text + 4 : NULL;
+
+        for (int i = 0; t && i < 8; i++) {
+                unsigned v;
+                if (sscanf(t + 2 * i, "%2x", &v) != 1)
+                        return false;
+                tag[i] = (uint8_t)v;
+        }
+        return t != NULL;
 }
 
 void devrules_read_record(const manager *m, int fd, char *buf, size_t len) {
@@ -121,6 +136,21 @@ int devrules_prepare(manager *m, const Lmct__V1__Limits *l, devrules_op *op, sta
         }
         r = p->n > 0 ? load(p, &op->progfd, st) : 0;
         free(p);
+        if (r >= 0 && op->progfd >= 0) {
+                /* The program's tag heads the record: at adoption, the
+                 * attached program is recognized without loading another. */
+                uint8_t tag[8];
+                char head[32];
+                size_t hl;
+                if (bpfdev_tag(op->progfd, tag) == 0) {
+                        hl = (size_t)snprintf(head, sizeof head, "tag %02x%02x%02x%02x%02x%02x%02x%02x\n", tag[0],
+                                              tag[1], tag[2], tag[3], tag[4], tag[5], tag[6], tag[7]);
+                        if (len + hl < sizeof op->record) {
+                                memmove(op->record + hl, op->record, len + 1);
+                                memcpy(op->record, head, hl);
+                        }
+                }
+        }
         return r;
 }
 
@@ -207,24 +237,35 @@ void devrules_adopt(manager *m, int fd, const char *name) {
         uint8_t want[8], have[8];
         size_t n = 0;
         status st = { 0 };
+        bool tagged;
         int r;
 
-        if (!text || !p)
+        if (!text || !p || !m->devices_xattr)
                 return;
         devrules_read_record(m, fd, text, DEVRULES_TEXT_MAX);
-        if (!text[0])
+        if (bpfdev_query(fd, ids, ELEMENTSOF(ids), &n) < 0)
+                return; /* no BPF here: nothing was attached either */
+        if (!text[0]) {
+                /* No rules recorded: a program left by an update that did not
+                 * finish (its record was put back) goes. */
+                if (n > 0 && bpfdev_replace(fd, -1) == 0)
+                        log_notice("%s: %zu device program(s) without a record: detached", name, n);
                 return;
+        }
         if (parse_record(text, p) < 0) {
                 log_error("%s: its device rules' record is malformed; the attached program stays as it is", name);
                 return;
         }
+        /* The common case costs a query and a tag: nothing is loaded. */
+        tagged = record_tag(text, want);
+        if (tagged && n == 1 && bpfdev_tag_by_id(ids[0], have) >= 0 && memcmp(want, have, sizeof want) == 0)
+                return;
         if (p->n == 0 || load(p, &prog, &st) < 0 || bpfdev_tag(prog, want) < 0) {
                 log_error("%s: cannot load its device program again: %s", name, st.msg);
                 return;
         }
-        if (bpfdev_query(fd, ids, ELEMENTSOF(ids), &n) >= 0 && n == 1 && bpfdev_tag_by_id(ids[0], have) >= 0 &&
-            memcmp(want, have, sizeof want) == 0)
-                return; /* the program its record gives is in place */
+        if (n == 1 && bpfdev_tag_by_id(ids[0], have) >= 0 && memcmp(want, have, sizeof want) == 0)
+                return; /* a record without its tag, and the right program */
         r = bpfdev_replace(fd, prog);
         if (r < 0)
                 log_error("%s: cannot put its device program back: %s", name, strerror(-r));

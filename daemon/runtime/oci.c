@@ -54,6 +54,8 @@ static json_object *get(json_object *o, const char *k) {
 
 /* Every key of O must be in ALLOWED; AT names O for the message. */
 static int only_keys(json_object *o, const char *at, const char *const *allowed, status *st) {
+        if (!json_object_is_type(o, json_type_object))
+                return BAD(st, "bundle: %s must be an object", *at ? at : "the config");
         json_object_object_foreach(o, key, val) {
                 bool ok = false;
                 (void)val;
@@ -504,9 +506,9 @@ static int parse_devices(json_object *a, Lmct__V1__Limits *l, status *st) {
         size_t n;
         int r;
 
-        if (!json_object_is_type(a, json_type_array))
+        if (a && !json_object_is_type(a, json_type_array))
                 return BAD(st, "bundle: linux.resources.devices must be an array");
-        n = json_object_array_length(a);
+        n = a ? json_object_array_length(a) : 0;
         if (n + ELEMENTSOF(default_devices) > LMCT_DEVICE_RULES_MAX)
                 return BAD(st, "bundle: linux.resources.devices has more than %zu rules",
                            LMCT_DEVICE_RULES_MAX - ELEMENTSOF(default_devices));
@@ -647,7 +649,7 @@ static int parse_linux(json_object *lx, oci_bundle *b, status *st) {
         int r;
 
         if (!lx)
-                return 0;
+                return parse_devices(NULL, &b->limits, st);
         if ((r = only_keys(lx, "linux", keys, st)) < 0)
                 return r;
         if ((r = must_be_empty(lx, "uidMappings", "linux", st)) < 0 || (r = must_be_empty(lx, "gidMappings", "linux", st)) < 0 ||
@@ -660,6 +662,10 @@ static int parse_linux(json_object *lx, oci_bundle *b, status *st) {
         if ((r = parse_namespaces(get(lx, "namespaces"), b, st)) < 0)
                 return r;
         if ((v = get(lx, "resources")) && (r = parse_resources(v, b, st)) < 0)
+                return r;
+        /* No device rules in the bundle: as runc and crun, every device is
+         * denied but the defaults. */
+        if (!b->limits.devices && (r = parse_devices(NULL, &b->limits, st)) < 0)
                 return r;
         if ((r = str_array(get(lx, "maskedPaths"), "linux.maskedPaths", &b->masked, &b->n_masked, st)) < 0 ||
             (r = str_array(get(lx, "readonlyPaths"), "linux.readonlyPaths", &b->readonly, &b->n_readonly, st)) < 0)

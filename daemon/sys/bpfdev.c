@@ -18,11 +18,11 @@
 #define MOV32_REG(dst, src) INSN(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0)
 #define MOV64_IMM(dst, imm) INSN(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm)
 #define JNE_IMM(dst, imm, off) INSN(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm)
-#define JNE_REG(dst, src, off) INSN(BPF_JMP | BPF_JNE | BPF_X, dst, src, off, 0)
+#define JEQ_IMM(dst, imm, off) INSN(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm)
 #define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
-/* At most 6 + 9 per rule + 2 instructions. */
-#define INSNS_MAX (8 + 9 * LMCT_DEVICE_RULES_MAX)
+/* At most 6 + 14 per rule + 2 instructions. */
+#define INSNS_MAX (8 + 14 * LMCT_DEVICE_RULES_MAX)
 
 static int sys_bpf(int cmd, union bpf_attr *attr) {
         long r = syscall(SYS_bpf, cmd, attr, sizeof *attr);
@@ -31,7 +31,13 @@ static int sys_bpf(int cmd, union bpf_attr *attr) {
 
 /* The program: the request's type in r2, access in r3, major in r4,
  * minor in r5; each rule, from the last to the first, a block that jumps
- * past its verdict when the request does not match it; then deny. */
+ * past its verdict when the request does not match it; then deny.
+ *
+ * Each test works on a copy in r1 changed by an ALU operation, so that no
+ * path learns anything of r2..r5: every path reaches the next block in the
+ * same state, the verifier prunes them, and a program costs it time in
+ * proportion to its rules (a bare compare of r2..r5 makes the paths
+ * differ, and its time grows with the square of the rules). */
 static size_t build(const lmct_device_rule *rules, const int *allow, size_t n, struct bpf_insn *p) {
         const unsigned all = LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD;
         size_t k = 0;
@@ -46,32 +52,49 @@ static size_t build(const lmct_device_rule *rules, const int *allow, size_t n, s
                 const lmct_device_rule *r = &rules[i];
                 bool has_type = r->type != 'a', has_access = (r->access & all) != all;
                 bool has_major = r->major >= 0, has_minor = r->minor >= 0;
-                /* Instructions from the first test to the verdict. */
-                int left = has_type + 3 * has_access + has_major + has_minor;
+                /* Instructions from the first test to the verdict, 3 a test. */
+                int left = 3 * (has_type + has_access + has_major + has_minor);
                 unsigned acc = (r->access & LMCT_DEV_READ ? BPF_DEVCG_ACC_READ : 0) |
                                (r->access & LMCT_DEV_WRITE ? BPF_DEVCG_ACC_WRITE : 0) |
                                (r->access & LMCT_DEV_MKNOD ? BPF_DEVCG_ACC_MKNOD : 0);
+                const unsigned acc_all = BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD;
 
                 /* Each jump skips the rest of the tests and the verdict (2). */
-                if (has_type)
-                        p[k++] = JNE_IMM(BPF_REG_2, r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR,
-                                         (left -= 1) + 2);
-                if (has_access) {
-                        /* The request's access must be within the rule's. */
-                        p[k++] = MOV32_REG(BPF_REG_1, BPF_REG_3);
-                        p[k++] = ALU32_IMM(BPF_AND, BPF_REG_1, (int)acc);
-                        p[k++] = JNE_REG(BPF_REG_1, BPF_REG_3, (left -= 3) + 2);
+                if (has_type) {
+                        p[k++] = MOV32_REG(BPF_REG_1, BPF_REG_2);
+                        p[k++] = ALU32_IMM(BPF_XOR, BPF_REG_1, r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
+                        p[k++] = JNE_IMM(BPF_REG_1, 0, (left -= 3) + 2);
                 }
-                if (has_major)
-                        p[k++] = JNE_IMM(BPF_REG_4, (int)r->major, (left -= 1) + 2);
-                if (has_minor)
-                        p[k++] = JNE_IMM(BPF_REG_5, (int)r->minor, (left -= 1) + 2);
+                if (has_access) {
+                        /* An allow rule matches a request within its access
+                         * (nothing outside it); a deny rule one that shares any
+                         * of it (an O_RDWR open asks for both: a rule denying w
+                         * denies it), as cgroup v1 did. */
+                        p[k++] = MOV32_REG(BPF_REG_1, BPF_REG_3);
+                        if (allow[i]) {
+                                p[k++] = ALU32_IMM(BPF_AND, BPF_REG_1, (int)(acc_all & ~acc));
+                                p[k++] = JNE_IMM(BPF_REG_1, 0, (left -= 3) + 2);
+                        } else {
+                                p[k++] = ALU32_IMM(BPF_AND, BPF_REG_1, (int)acc);
+                                p[k++] = JEQ_IMM(BPF_REG_1, 0, (left -= 3) + 2);
+                        }
+                }
+                if (has_major) {
+                        p[k++] = MOV32_REG(BPF_REG_1, BPF_REG_4);
+                        p[k++] = ALU32_IMM(BPF_XOR, BPF_REG_1, (int)r->major);
+                        p[k++] = JNE_IMM(BPF_REG_1, 0, (left -= 3) + 2);
+                }
+                if (has_minor) {
+                        p[k++] = MOV32_REG(BPF_REG_1, BPF_REG_5);
+                        p[k++] = ALU32_IMM(BPF_XOR, BPF_REG_1, (int)r->minor);
+                        p[k++] = JNE_IMM(BPF_REG_1, 0, (left -= 3) + 2);
+                }
                 p[k++] = MOV64_IMM(BPF_REG_0, allow[i] ? 1 : 0);
                 p[k++] = EXIT();
                 /* A rule that matches every request decides them all: the
                  * rules before it never get a say (and the verifier refuses
                  * instructions it cannot reach). */
-                if (left == 0 && !has_type && !has_access && !has_major && !has_minor)
+                if (!has_type && !has_access && !has_major && !has_minor)
                         return k;
         }
         p[k++] = MOV64_IMM(BPF_REG_0, 0);
@@ -96,19 +119,19 @@ int bpfdev_load(const lmct_device_rule *rules, const int *allow, size_t n, int *
         attr.insns = (uint64_t)(uintptr_t)insns;
         attr.insn_cnt = (uint32_t)k;
         attr.license = (uint64_t)(uintptr_t) "GPL";
-        if (log && log_len > 1) {
+        /* Without the verifier's log (which costs most of its time), and
+         * with it only to say why the kernel refused. */
+        if (log && log_len > 0)
                 log[0] = '\0';
+        fd = sys_bpf(BPF_PROG_LOAD, &attr);
+        if (fd < 0 && fd != -EPERM && log && log_len > 1) {
+                int again;
                 attr.log_buf = (uint64_t)(uintptr_t)log;
                 attr.log_size = (uint32_t)log_len;
                 attr.log_level = 1;
-        }
-        fd = sys_bpf(BPF_PROG_LOAD, &attr);
-        if (fd == -ENOSPC && log) {
-                /* The log outgrew LOG: load again without it, for the result. */
-                attr.log_buf = 0;
-                attr.log_size = 0;
-                attr.log_level = 0;
-                fd = sys_bpf(BPF_PROG_LOAD, &attr);
+                again = sys_bpf(BPF_PROG_LOAD, &attr);
+                if (again >= 0)
+                        fd = again; /* accepted the second time: so be it */
         }
         if (fd < 0)
                 return fd;
@@ -163,6 +186,16 @@ int bpfdev_tag_by_id(uint32_t id, uint8_t tag[8]) {
         return fd < 0 ? fd : bpfdev_tag(fd, tag);
 }
 
+static int detach(int cgfd, int progfd) {
+        union bpf_attr attr;
+
+        memset(&attr, 0, sizeof attr);
+        attr.target_fd = (uint32_t)cgfd;
+        attr.attach_bpf_fd = (uint32_t)progfd;
+        attr.attach_type = BPF_CGROUP_DEVICE;
+        return sys_bpf(BPF_PROG_DETACH, &attr);
+}
+
 int bpfdev_replace(int cgfd, int progfd) {
         uint32_t ids[64];
         size_t n = 0;
@@ -186,13 +219,14 @@ int bpfdev_replace(int cgfd, int progfd) {
                 _cleanup_close_ int old = fd_by_id(ids[i]);
                 if (old < 0)
                         continue; /* gone meanwhile */
-                memset(&attr, 0, sizeof attr);
-                attr.target_fd = (uint32_t)cgfd;
-                attr.attach_bpf_fd = (uint32_t)old;
-                attr.attach_type = BPF_CGROUP_DEVICE;
-                r = sys_bpf(BPF_PROG_DETACH, &attr);
-                if (r < 0 && r != -ENOENT)
+                r = detach(cgfd, old);
+                if (r < 0 && r != -ENOENT) {
+                        /* Back to what was attached (an old one may be gone:
+                         * the new one stays then, never none). */
+                        if (progfd >= 0 && i == 0)
+                                (void)detach(cgfd, progfd);
                         return r;
+                }
         }
         return 0;
 }
