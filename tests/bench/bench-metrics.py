@@ -14,7 +14,13 @@ import urllib.request
 
 port, root = sys.argv[1], sys.argv[2]
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-FILES = ["cpu.stat", "memory.current", "memory.stat", "memory.events", "pids.current", "memory.max", "cpu.max"]
+FILES = ["cpu.stat", "memory.current", "memory.stat", "memory.events", "pids.current", "memory.max", "cpu.max",
+         "cpu.pressure", "memory.pressure", "io.pressure", "io.stat"]
+# Per huge page size, as lmctld reads them: current, events, max.
+for e in sorted(os.listdir("/sys/kernel/mm/hugepages")) if os.path.isdir("/sys/kernel/mm/hugepages") else []:
+    kb = int(e[len("hugepages-"):-len("kB")])
+    size = "%dGB" % (kb >> 20) if kb >= 1 << 20 else "%dMB" % (kb >> 10) if kb >= 1 << 10 else "%dKB" % kb
+    FILES += ["hugetlb.%s.current" % size, "hugetlb.%s.events" % size, "hugetlb.%s.max" % size]
 
 dirs = []
 for top, subdirs, _ in os.walk(root):

@@ -1,7 +1,10 @@
 #!/bin/bash
 # /metrics with 1,000 containers: a private lmctld on MOUNT/lmct-metrics-PID
 # serving metrics on loopback, then bench-metrics.py. Leaves nothing behind.
-#   tests/bench/bench-metrics.sh BUILD MOUNT [--limits]
+#   tests/bench/bench-metrics.sh BUILD MOUNT [--limits | --model]
+# --model adds a disk's io.max and a hugetlb bound to each container, so
+# that the per-disk and per-page-size series have files to read (in the
+# test VM, whose disk is /dev/vda).
 set -u
 build=$1 mount=$2
 root=$mount/lmct-metrics-$$
@@ -9,9 +12,10 @@ sock=/run/lmct-metrics-$$.sock
 port=$((9300 + $$ % 500))
 here=$(cd "$(dirname "$0")" && pwd)
 limits=()
-if [ "${3:-}" = --limits ]; then
+if [ "${3:-}" = --limits ] || [ "${3:-}" = --model ]; then
         limits=(--cpu 0.5 --memory 64M --pids 100)
-        echo "+cpu +memory +pids +io +cpuset" > "$mount/cgroup.subtree_control" 2>/dev/null
+        [ "$3" = --model ] && limits+=(--io-max /dev/vda:rbps=100M --hugetlb 2MB=max)
+        echo "+cpu +memory +pids +io +cpuset +hugetlb" > "$mount/cgroup.subtree_control" 2>/dev/null
         ip link set lo up 2>/dev/null
 fi
 "$build/daemon/lmctld" --socket "$sock" --cgroup-root "$root" --quiet --metrics-listen "127.0.0.1:$port" &

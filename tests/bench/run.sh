@@ -21,6 +21,9 @@ echo "== /metrics with 1,000 containers, natively (structure only) and in the te
 tests/bench/bench-metrics.sh "$top/build" "${LMCT_BENCH_NATIVE_MOUNT:-/sys/fs/cgroup/unified}"
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-metrics.sh" "$top/build" /sys/fs/cgroup --limits |
         grep '^metrics:'
+echo "   and with a disk's io.max and a hugetlb bound on each (the per-disk and per-page-size series read)"
+tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-metrics.sh" "$top/build" /sys/fs/cgroup --model |
+        grep '^metrics:'
 echo
 echo "== the resource model: a create with every kind of limit issue 13 added, and a change of device rules, against the same syscalls, in the test VM"
 tests/vm/boot.sh "$top/build/vm" "$top/tests/bench/bench-model.sh" "$top/build" /sys/fs/cgroup | grep '^model:'
