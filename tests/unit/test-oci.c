@@ -66,6 +66,19 @@ static void test_resources(void) {
               l->io_devices[0]->has_wiops && l->io_devices[0]->wiops == LMCT_MAX && !l->io_devices[0]->has_riops);
         oci_free(b);
 
+        /* runc spec's deny-all rule, then the default devices; the same
+         * defaults alone for a bundle without rules. */
+        CHECK(load("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}}", "", &b, &st) == 0);
+        l = b ? oci_limits(b) : NULL;
+        CHECK(l && l->devices && l->devices->n_rules == 12 && !l->devices->rules[0]->allow &&
+              strcmp(l->devices->rules[0]->type, "a") == 0 && l->devices->rules[3]->allow &&
+              l->devices->rules[3]->major == 1 && l->devices->rules[3]->minor == 3);
+        oci_free(b);
+        CHECK(load("{}", "", &b, &st) == 0);
+        l = b ? oci_limits(b) : NULL;
+        CHECK(l && l->devices && l->devices->n_rules == 11);
+        oci_free(b);
+
         CHECK(load("{\"resources\": {\"memory\": {\"limit\": -1}, \"pids\": {\"limit\": 0}}}", "", &b, &st) == 0);
         l = b ? oci_limits(b) : NULL;
         CHECK(l && l->memory_max == LMCT_MAX && l->pids_max == LMCT_MAX && !l->has_cpu_millis);
@@ -90,7 +103,9 @@ static void refused(const char *linux_json, const char *process_extra, const cha
 static void test_refusals(void) {
         refused("{\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\"}}", "", "seccomp");
         refused("{\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}", "", "uidMappings");
-        refused("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}}", "", "devices");
+        refused("{\"resources\": {\"devices\": [{\"access\": \"rwm\"}]}}", "", "devices[0] needs allow");
+        refused("{\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwx\"}]}}", "", "access must be letters of rwm");
+        refused("{\"resources\": {\"blockIO\": 5}}", "", "blockIO must be an object");
         refused("{\"resources\": {\"unified\": {\"memory.max\": \"1\"}}}", "", "unified");
         refused("{\"resources\": {\"hugepageLimits\": [{\"pageSize\": \"3MB\", \"limit\": 0}]}}", "", "pageSize");
         refused("{\"resources\": {\"blockIO\": {\"weight\": 1001}}}", "", "blockIO.weight");
