@@ -17,7 +17,10 @@ echo "$out" > "$LOGS/go-test-$T.txt"
 while read -r verdict name; do
         case "$verdict" in
         PASS:) pass "go test: $name" ;;
-        FAIL:) fail "go test: $name" "$(grep -A3 -- "--- FAIL: $name" <<<"$out" | tail -n 3 | tr '\n' ' ')" ;;
+        # What the test said: its lines from its RUN to its FAIL (go test
+        # -v prints a test's messages as they come, before its verdict).
+        FAIL:) fail "go test: $name" "$(awk -v n="$name" '$1 == "===" && $2 == "RUN" { on = ($3 == n) }
+                on && $1 != "===" && $1 != "---" { print }' <<<"$out" | head -n 8 | tr '\n' ' ')" ;;
         SKIP:) fail "go test: $name" "skipped with an lmctld to test against" ;;
         esac
 done <<<"$(awk '$1 == "---" && $2 ~ /^(PASS|FAIL|SKIP):$/ { print $2, $3 }' <<<"$out")"
