@@ -265,8 +265,7 @@ static int io_weight_dev_opt(ctx *c, const char *value, Lmct__V1__Limits *l) {
 static int device_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limits *l) {
         lmct_device_rule dr;
         Lmct__V1__DeviceRule **v, *r;
-        char acc[4];
-        size_t k = 0;
+        char text[48];
 
         if (!l->devices) {
                 l->devices = malloc(sizeof *l->devices);
@@ -300,14 +299,8 @@ static int device_opt(ctx *c, const char *opt, const char *value, Lmct__V1__Limi
                 r->has_major = true, r->major = dr.major;
         if (dr.minor >= 0)
                 r->has_minor = true, r->minor = dr.minor;
-        if (dr.access & LMCT_DEV_READ)
-                acc[k++] = 'r';
-        if (dr.access & LMCT_DEV_WRITE)
-                acc[k++] = 'w';
-        if (dr.access & LMCT_DEV_MKNOD)
-                acc[k++] = 'm';
-        acc[k] = '\0';
-        r->access = strdup(acc);
+        /* "c 1:3 rw": the access is its last word. */
+        r->access = strdup(strrchr(lmct_format_device_rule(&dr, text, sizeof text), ' ') + 1);
         v[l->devices->n_rules++] = r;
         if (!r->type || !r->access)
                 return usage_error(c, "out of memory");

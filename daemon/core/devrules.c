@@ -181,6 +181,29 @@ void devrules_done(devrules_op *op) {
         op->progfd = -1;
 }
 
+Lmct__V1__DeviceRule *devrules_rule_message(const lmct_device_rule *dr, bool allow) {
+        Lmct__V1__DeviceRule *r = malloc(sizeof *r);
+        char text[48];
+
+        if (!r)
+                return NULL;
+        lmct__v1__device_rule__init(r);
+        r->has_allow = true;
+        r->allow = allow;
+        r->type = strndup(&dr->type, 1);
+        if (dr->major >= 0)
+                r->has_major = true, r->major = dr->major;
+        if (dr->minor >= 0)
+                r->has_minor = true, r->minor = dr->minor;
+        /* "c 1:3 rw": the access is its last word. */
+        r->access = strdup(strrchr(lmct_format_device_rule(dr, text, sizeof text), ' ') + 1);
+        if (!r->type || !r->access) {
+                lmct__v1__device_rule__free_unpacked(r, NULL);
+                return NULL;
+        }
+        return r;
+}
+
 int devrules_read(const manager *m, int fd, Lmct__V1__DeviceRules **ret) {
         _cleanup_free_ char *text = malloc(DEVRULES_TEXT_MAX);
         _cleanup_free_ parsed *p = malloc(sizeof *p);
@@ -202,27 +225,9 @@ int devrules_read(const manager *m, int fd, Lmct__V1__DeviceRules **ret) {
                 return -ENOMEM;
         }
         for (size_t i = 0; i < p->n; i++) {
-                Lmct__V1__DeviceRule *r = malloc(sizeof *r);
-                char acc[4];
-                size_t k = 0;
+                Lmct__V1__DeviceRule *r = devrules_rule_message(&p->rules[i], p->allow[i]);
                 if (!r)
                         break;
-                lmct__v1__device_rule__init(r);
-                r->has_allow = true;
-                r->allow = p->allow[i];
-                r->type = strndup(&p->rules[i].type, 1);
-                if (p->rules[i].major >= 0)
-                        r->has_major = true, r->major = p->rules[i].major;
-                if (p->rules[i].minor >= 0)
-                        r->has_minor = true, r->minor = p->rules[i].minor;
-                if (p->rules[i].access & LMCT_DEV_READ)
-                        acc[k++] = 'r';
-                if (p->rules[i].access & LMCT_DEV_WRITE)
-                        acc[k++] = 'w';
-                if (p->rules[i].access & LMCT_DEV_MKNOD)
-                        acc[k++] = 'm';
-                acc[k] = '\0';
-                r->access = strdup(acc);
                 d->rules[d->n_rules++] = r;
         }
         *ret = d;

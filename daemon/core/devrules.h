@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "lmct-limits.h"
 #include "lmct.pb-c.h"
 #include "manager.h"
 #include "status.h"
@@ -35,6 +36,9 @@ int devrules_apply(manager *m, devrules_op *op, int cgfd, const char *name, stat
 int devrules_write_record(const manager *m, int fd, const char *record);
 
 void devrules_done(devrules_op *op);
+
+/* One rule as the protocol's message (NULL: out of memory). */
+Lmct__V1__DeviceRule *devrules_rule_message(const lmct_device_rule *dr, bool allow);
 
 /* The rules recorded on the cgroup FD, or NULL when it has none. */
 int devrules_read(const manager *m, int fd, Lmct__V1__DeviceRules **ret);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "climits.h"
+#include "devrules.h"
 #include "lmct-limits.h"
 #include "util.h"
 
@@ -474,30 +475,12 @@ static const lmct_device_rule default_devices[] = {
 };
 
 static int add_device_rule(Lmct__V1__DeviceRules *d, bool allow, const lmct_device_rule *dr) {
-        Lmct__V1__DeviceRule *r = malloc(sizeof *r);
-        char acc[4];
-        size_t k = 0;
+        Lmct__V1__DeviceRule *r = devrules_rule_message(dr, allow);
 
         if (!r)
                 return -ENOMEM;
-        lmct__v1__device_rule__init(r);
         d->rules[d->n_rules++] = r;
-        r->has_allow = true;
-        r->allow = allow;
-        r->type = strndup(&dr->type, 1);
-        if (dr->major >= 0)
-                r->has_major = true, r->major = dr->major;
-        if (dr->minor >= 0)
-                r->has_minor = true, r->minor = dr->minor;
-        if (dr->access & LMCT_DEV_READ)
-                acc[k++] = 'r';
-        if (dr->access & LMCT_DEV_WRITE)
-                acc[k++] = 'w';
-        if (dr->access & LMCT_DEV_MKNOD)
-                acc[k++] = 'm';
-        acc[k] = '\0';
-        r->access = strdup(acc);
-        return r->type && r->access ? 0 : -ENOMEM;
+        return 0;
 }
 
 /* linux.resources.devices: the bundle's rules in order, then the default
