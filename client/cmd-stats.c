@@ -52,6 +52,13 @@ static void print_one(const Lmct__V1__Stats *s) {
                 printf("io %-10s read %s in %llu ops, written %s in %llu ops\n", s->io[i]->device,
                        lmct_format_size(s->io[i]->rbytes, a, sizeof a), (unsigned long long)s->io[i]->rios,
                        lmct_format_size(s->io[i]->wbytes, b, sizeof b), (unsigned long long)s->io[i]->wios);
+        for (size_t i = 0; i < s->n_hugetlb; i++) {
+                const Lmct__V1__HugetlbStat *h = s->hugetlb[i];
+                printf("hugetlb %-5s %s in use, limit %s (limit hits %llu)\n", h->page_size,
+                       lmct_format_size(h->current, a, sizeof a),
+                       !h->has_max || h->max == LMCT_MAX ? "max" : lmct_format_size(h->max, b, sizeof b),
+                       (unsigned long long)h->limit_hits);
+        }
 #define PSI(label, p) \
         if (p)        \
                 printf("%-13s avg10 %.2f avg60 %.2f avg300 %.2f total %.3f s\n", label, p->avg10, p->avg60, p->avg300, \

@@ -121,6 +121,39 @@ static int read_io(int fd, Lmct__V1__IoStat ***ret, size_t *n_ret) {
         return 0;
 }
 
+/* Each page size's huge pages, where the controller is enabled. */
+static int read_hugetlb(int fd, Lmct__V1__Stats *s) {
+        char names[CG_PAGE_SIZES_MAX][16];
+        size_t n = cg_page_sizes(names);
+        cg_hugetlb hs;
+
+        for (size_t i = 0; i < n; i++) {
+                Lmct__V1__HugetlbStat **nv, *h;
+
+                if (cg_read_hugetlb(fd, names[i], &hs) < 0)
+                        continue;
+                nv = realloc(s->hugetlb, (s->n_hugetlb + 1) * sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                s->hugetlb = nv;
+                h = malloc(sizeof *h);
+                if (!h)
+                        return -ENOMEM;
+                lmct__v1__hugetlb_stat__init(h);
+                nv[s->n_hugetlb++] = h;
+                h->page_size = strdup(names[i]);
+                h->has_current = true;
+                h->current = hs.current;
+                h->has_max = hs.has_max;
+                h->max = hs.max;
+                h->has_limit_hits = hs.has_hits;
+                h->limit_hits = hs.limit_hits;
+                if (!h->page_size)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int stats_of(manager *m, node *n, Lmct__V1__Stats **ret) {
         char path[LMCT_NAME_MAX + 1];
         _cleanup_pb_ Lmct__V1__Limits *own = NULL;
@@ -156,6 +189,8 @@ static int stats_of(manager *m, node *n, Lmct__V1__Stats **ret) {
                 }
         if (r >= 0)
                 r = read_io(fd, &s->io, &s->n_io);
+        if (r >= 0)
+                r = read_hugetlb(fd, s);
         if (r >= 0)
                 r = read_pressure(fd, "cpu.pressure", &s->cpu_some, &s->cpu_full);
         if (r >= 0)

@@ -23,7 +23,6 @@
 #include <grp.h>
 #include <netdb.h>
 #include <sys/socket.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +109,7 @@ static const struct psi_file {
 /* The series with a second label: per device (io.stat) and per huge page
  * size. */
 #define SAMPLE_DEVICES 8
-#define SAMPLE_PAGE_SIZES 4
+#define SAMPLE_PAGE_SIZES CG_PAGE_SIZES_MAX
 enum { D_RBYTES, D_WBYTES, D_RIOS, D_WIOS, _D_MAX };
 static const struct series dev_series[_D_MAX] = {
         [D_RBYTES] = { "container_fs_reads_bytes_total", "counter", "Bytes read from the device (io.stat rbytes)" },
@@ -168,53 +167,23 @@ static void read_devices(int fd, sample *s) {
         }
 }
 
-/* The page sizes this kernel offers, as hugetlb files name them: read
- * once from /sys/kernel/mm/hugepages (hugepages-2048kB -> 2MB). */
-static size_t page_sizes(char (*names)[16]) {
-        static char cache[SAMPLE_PAGE_SIZES][16];
-        static size_t n;
-        static bool done;
-
-        if (!done) {
-                DIR *d = opendir("/sys/kernel/mm/hugepages");
-                struct dirent *de;
-                done = true;
-                while (d && (de = readdir(d)) && n < SAMPLE_PAGE_SIZES) {
-                        unsigned long long kb;
-                        if (sscanf(de->d_name, "hugepages-%llukB", &kb) == 1 && kb > 0)
-                                lmct_format_page_size((uint64_t)kb << 10, cache[n++], sizeof cache[0]);
-                }
-                if (d)
-                        closedir(d);
-        }
-        memcpy(names, cache, sizeof cache);
-        return n;
-}
-
 static void read_hugetlb(int fd, sample *s) {
-        char names[SAMPLE_PAGE_SIZES][16], file[48], buf[256];
-        size_t n = page_sizes(names);
-        uint64_t v;
+        char names[CG_PAGE_SIZES_MAX][16];
+        size_t n = cg_page_sizes(names);
+        cg_hugetlb hs;
 
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && i < SAMPLE_PAGE_SIZES; i++) {
                 __typeof__(s->huge[0]) *h = &s->huge[s->n_huge];
+                if (cg_read_hugetlb(fd, names[i], &hs) < 0)
+                        continue; /* the controller is not enabled here */
                 memset(h, 0, sizeof *h);
                 snprintf(h->name, sizeof h->name, "%s", names[i]);
-                snprintf(file, sizeof file, "hugetlb.%s.current", names[i]);
-                if (cg_read_u64(fd, file, &v) < 0)
-                        continue; /* the controller is not enabled here */
                 h->has[H_USAGE] = true;
-                h->v[H_USAGE] = (double)v;
-                snprintf(file, sizeof file, "hugetlb.%s.events", names[i]);
-                if (cg_read(fd, file, buf, sizeof buf) >= 0 && cg_parse_key(buf, "max", &v) >= 0) {
-                        h->has[H_FAILCNT] = true;
-                        h->v[H_FAILCNT] = (double)v;
-                }
-                snprintf(file, sizeof file, "hugetlb.%s.max", names[i]);
-                if (cg_read_u64(fd, file, &v) >= 0) {
-                        h->has[H_LIMIT] = true;
-                        h->v[H_LIMIT] = v == UINT64_MAX ? 0 : (double)v;
-                }
+                h->v[H_USAGE] = (double)hs.current;
+                h->has[H_FAILCNT] = hs.has_hits;
+                h->v[H_FAILCNT] = (double)hs.limit_hits;
+                h->has[H_LIMIT] = hs.has_max;
+                h->v[H_LIMIT] = hs.max == UINT64_MAX ? 0 : (double)hs.max;
                 s->n_huge++;
         }
 }

@@ -247,6 +247,43 @@ int cg_read_key(int dirfd, const char *file, const char *key, uint64_t *ret) {
         return cg_parse_key(buf, key, ret);
 }
 
+size_t cg_page_sizes(char (*names)[16]) {
+        static char cache[CG_PAGE_SIZES_MAX][16];
+        static size_t n;
+        static bool done;
+
+        if (!done) {
+                DIR *d = opendir("/sys/kernel/mm/hugepages");
+                struct dirent *de;
+                done = true;
+                while (d && (de = readdir(d)) && n < CG_PAGE_SIZES_MAX) {
+                        unsigned long long kb;
+                        if (sscanf(de->d_name, "hugepages-%llukB", &kb) == 1 && kb > 0)
+                                lmct_format_page_size((uint64_t)kb << 10, cache[n++], sizeof cache[0]);
+                }
+                if (d)
+                        closedir(d);
+        }
+        memcpy(names, cache, sizeof cache);
+        return n;
+}
+
+int cg_read_hugetlb(int dirfd, const char *size, cg_hugetlb *ret) {
+        char file[48], buf[256];
+        int r;
+
+        *ret = (cg_hugetlb){ .max = UINT64_MAX };
+        snprintf(file, sizeof file, "hugetlb.%s.current", size);
+        r = cg_read_u64(dirfd, file, &ret->current);
+        if (r < 0)
+                return r;
+        snprintf(file, sizeof file, "hugetlb.%s.events", size);
+        ret->has_hits = cg_read(dirfd, file, buf, sizeof buf) >= 0 && cg_parse_key(buf, "max", &ret->limit_hits) >= 0;
+        snprintf(file, sizeof file, "hugetlb.%s.max", size);
+        ret->has_max = cg_read_u64(dirfd, file, &ret->max) >= 0;
+        return 0;
+}
+
 int cg_enable(int dirfd, unsigned mask) {
         char buf[64];
         size_t n = 0;

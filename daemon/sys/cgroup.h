@@ -2,6 +2,7 @@
  * no path is ever built from a client's string and then resolved from "/". */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -52,6 +53,18 @@ int cg_read_cpu_max(int dirfd, uint64_t *quota, uint64_t *period);
 int cg_read_key(int dirfd, const char *file, const char *key, uint64_t *ret);
 /* The same, in a buffer already read. */
 int cg_parse_key(const char *buf, const char *key, uint64_t *ret);
+
+/* The huge page sizes this kernel offers, as hugetlb files name them
+ * ("2MB"), at most CG_PAGE_SIZES_MAX: read once from /sys/kernel/mm/hugepages. */
+#define CG_PAGE_SIZES_MAX 4
+size_t cg_page_sizes(char (*names)[16]);
+/* hugetlb.SIZE.current, .max (UINT64_MAX: none) and .events "max" of
+ * DIRFD; -ENOENT where the controller is not enabled. */
+typedef struct cg_hugetlb {
+        uint64_t current, max, limit_hits;
+        bool has_max, has_hits;
+} cg_hugetlb;
+int cg_read_hugetlb(int dirfd, const char *size, cg_hugetlb *ret);
 
 /* Adds the controllers of MASK to DIRFD's cgroup.subtree_control. */
 int cg_enable(int dirfd, unsigned mask);
