@@ -1,10 +1,13 @@
-/* The verbs that take a name and a flag or two and print nothing:
- * destroy, pause, resume, kill. */
+/* The verbs that take a name and a flag or two: destroy, pause, resume,
+ * kill, and reclaim. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "lmct-limits.h"
 #include "lmctl.h"
 
 /* Parses "-r -f -s SIG" style flags given in FLAGS; returns the name. */
@@ -110,4 +113,67 @@ int cmd_kill(ctx *c, int argc, char **argv) {
         if ((r = connect_daemon(c)))
                 return r;
         return finish(c, name, lmct_kill(c->client, name, sig));
+}
+
+int cmd_reclaim(ctx *c, int argc, char **argv) {
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const Lmct__V1__ReclaimResult *res;
+        lmct_response *resp = NULL;
+        char a[32], b[32], d[32], g[32];
+        uint64_t bytes, back;
+        int o, r;
+
+        while ((o = getopt_long(argc, argv, "jh", opts, NULL)) >= 0) {
+                if (o == 'j')
+                        c->json = true;
+                else {
+                        cmd_usage(c->verb);
+                        return o == 'h' ? EXIT_OK : EXIT_USAGE;
+                }
+        }
+        if (optind + 2 != argc) {
+                cmd_usage(c->verb);
+                return usage_error(c, "give a container name and the size to reclaim");
+        }
+        if (lmct_parse_size(argv[optind + 1], 0, &bytes) < 0 || bytes == 0)
+                return usage_error(c, "'%s': not a size (give bytes, or a number with K, M, G or T)", argv[optind + 1]);
+        if ((r = connect_daemon(c)))
+                return r;
+        r = lmct_reclaim(c->client, argv[optind], bytes, &resp);
+        if (r < 0)
+                return call_failed(c, argv[optind], r);
+        res = resp->reclaim;
+        if (!res) {
+                lmct_response_free(resp);
+                fprintf(stderr, "lmctl: reclaim %s: lmctld's answer has no result\n", argv[optind]);
+                return EXIT_FAILURE_;
+        }
+        back = res->has_memory_after && res->memory_before > res->memory_after ? res->memory_before - res->memory_after
+                                                                               : 0;
+        if (c->json) {
+                struct json_object *j = pb_to_json(&res->base);
+                puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(j);
+        } else
+                printf("%s: asked %s, memory %s -> %s (%s less)\n", argv[optind],
+                       lmct_format_size(res->requested, a, sizeof a), lmct_format_size(res->memory_before, b, sizeof b),
+                       res->has_memory_after ? lmct_format_size(res->memory_after, d, sizeof d) : "?",
+                       lmct_format_size(back, g, sizeof g));
+        r = EXIT_OK;
+        if (!res->complete) {
+                if (res->requested < bytes)
+                        fprintf(stderr, "lmctl: reclaim %s: it used %s, less than the %s asked\n", argv[optind],
+                                lmct_format_size(res->memory_before, b, sizeof b), lmct_format_size(bytes, a, sizeof a));
+                else
+                        fprintf(stderr, "lmctl: reclaim %s: the kernel found less than %s to reclaim "
+                                        "(memory.reclaim: Resource temporarily unavailable)\n",
+                                argv[optind], lmct_format_size(bytes, a, sizeof a));
+                r = EXIT_FAILURE_;
+        }
+        lmct_response_free(resp);
+        return r;
 }

@@ -6,10 +6,10 @@
 # no daemon answers within two seconds. After `--`, run and exec complete a
 # command line.
 
-_lmctl_verbs="create update destroy list show ps enter pause resume kill detect stats top events run exec spec version"
+_lmctl_verbs="create update destroy list show ps enter pause resume kill reclaim detect stats top events run exec spec version"
 
 # The verbs whose first argument is a container's name.
-_lmctl_named="create update destroy list show ps enter pause resume kill stats top events run exec"
+_lmctl_named="create update destroy list show ps enter pause resume kill reclaim stats top events run exec"
 
 _lmctl() {
         local cmd=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}

@@ -21,6 +21,8 @@ static const cmd commands[] = {
         { "pause", "NAME", "freeze a container's processes (answers once frozen)", cmd_pause },
         { "resume", "NAME", "thaw a paused container", cmd_resume },
         { "kill", "NAME [-s SIG]", "signal every process in a container and below (default KILL)", cmd_kill },
+        { "reclaim", "NAME SIZE", "ask the kernel to reclaim SIZE of a container's memory now (memory.reclaim)",
+          cmd_reclaim },
         { "detect", "PID", "tell which container a process is in", cmd_detect },
         { "stats", "NAME [-r]", "CPU, memory, pids, io and pressure counters (-r: a table of the subtree)", cmd_stats },
         { "top", "[NAME] [-d SECONDS] [-o COLUMN] [-b] [-n N]",

@@ -115,6 +115,7 @@ int cmd_enter(ctx *c, int argc, char **argv);
 int cmd_pause(ctx *c, int argc, char **argv);
 int cmd_resume(ctx *c, int argc, char **argv);
 int cmd_kill(ctx *c, int argc, char **argv);
+int cmd_reclaim(ctx *c, int argc, char **argv);
 int cmd_detect(ctx *c, int argc, char **argv);
 int cmd_run(ctx *c, int argc, char **argv);
 int cmd_exec(ctx *c, int argc, char **argv);

@@ -460,6 +460,14 @@ int lmct_stats(lmct_client *c, const char *name, bool recursive, lmct_response *
         return lmct_call(c, &req, ret);
 }
 
+int lmct_reclaim(lmct_client *c, const char *name, uint64_t bytes, lmct_response **ret) {
+        REQUEST(req, RECLAIM, reclaim, Lmct__V1__ReclaimRequest, LMCT__V1__RECLAIM_REQUEST__INIT);
+        req_v.name = (char *)name;
+        req_v.has_bytes = true;
+        req_v.bytes = bytes;
+        return lmct_call(c, &req, ret);
+}
+
 int lmct_events(lmct_client *c, const char *name, bool recursive, lmct_response **ret) {
         Lmct__V1__EventsRequest er = LMCT__V1__EVENTS_REQUEST__INIT;
 

@@ -79,6 +79,10 @@ int lmct_kill(lmct_client *c, const char *name, int signal);
 int lmct_detect(lmct_client *c, int32_t pid, char **ret_name);
 /* Statistics of NAME (and with RECURSIVE its subtree): RET's stats. */
 int lmct_stats(lmct_client *c, const char *name, bool recursive, lmct_response **ret);
+/* Proactive reclaim: asks the kernel to take BYTES back from NAME's memory
+ * (at most its usage), waiting while it works; RET's reclaim says how much
+ * was asked, whether all of it came back, and the usage before and after. */
+int lmct_reclaim(lmct_client *c, const char *name, uint64_t bytes, lmct_response **ret);
 /* Subscribes C to the events of NAME (and below, with RECURSIVE): RET (if
  * not NULL) gets the answer, a "subscribed" event; then each lmct_recv
  * returns one event (its event field) until C is closed. Use the

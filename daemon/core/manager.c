@@ -425,6 +425,7 @@ fail:
 manager *manager_free(manager *m) {
         if (!m)
                 return NULL;
+        manager_reclaims_abandon(m);
         watcher_free(m->watcher);
         tree_free(m->root);
         if (m->rootfd >= 0)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -33,6 +34,7 @@ typedef struct manager {
         int destroy_timeout_ms;
         int pause_timeout_ms;
         struct run *runs;      /* commands lmctld started and still tracks */
+        struct reclaim *reclaims; /* memory.reclaim writes in progress (reclaim.c) */
         unsigned start_timeout_ms; /* a command must execute within this */
         /* How commands are started (spawn.h; NULL: spawn_start). */
         int (*spawn)(const struct spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, char *err,
@@ -122,6 +124,18 @@ int manager_detect(manager *m, pid_t pid, char **ret_name, status *st);
 int manager_pid_position(manager *m, pid_t pid, int pidfd, char *name, size_t len, status *st);
 int manager_stats(manager *m, const char *name, bool recursive, size_t max_bytes, Lmct__V1__StatsResult **ret,
                   status *st);
+
+/* Proactive reclaim of NAME (memory.reclaim), BYTES at most its usage, in
+ * a thread: counted against WHO's principal (Q_RECLAIMS). Returns
+ * MANAGER_PENDING, then calls DONE exactly once with the result (the
+ * callee's to free) or an error; or fails at once with ST. */
+typedef struct reclaim reclaim;
+typedef void (*reclaim_done_fn)(void *userdata, int r, const status *st, Lmct__V1__ReclaimResult *res);
+int manager_reclaim(manager *m, const caller *who, const char *name, bool has_bytes, uint64_t bytes, status *st,
+                    reclaim_done_fn done, void *userdata);
+/* lmctld stops: every reclaim's DONE gets -ECANCELED; the threads end on
+ * their own. */
+void manager_reclaims_abandon(manager *m);
 
 /* Opens the leaf of container NAME (creating it) for starting processes. */
 int manager_leaf_fd(manager *m, const char *name, status *st);

@@ -515,6 +515,24 @@ static int h_signal(manager *m, const Lmct__V1__Request *req, call *cl, status *
         return runs_signal(m, cl->c, req->signal->run_id, req->signal->signal, st);
 }
 
+static void on_reclaimed(void *userdata, int r, const status *st, Lmct__V1__ReclaimResult *res) {
+        call *cl = userdata;
+
+        log_set_context(&cl->ctx);
+        if (res) {
+                cl->resp->result_case = LMCT__V1__RESPONSE__RESULT_RECLAIM;
+                cl->resp->reclaim = res;
+        }
+        call_finish(cl, r, st);
+        log_set_context(NULL);
+}
+
+static int h_reclaim(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
+        NEED(reclaim);
+        return manager_reclaim(m, cl->who, req->reclaim->name, req->reclaim->has_bytes, req->reclaim->bytes, st,
+                               on_reclaimed, cl);
+}
+
 static int h_stats(manager *m, const Lmct__V1__Request *req, call *cl, status *st) {
         int r;
 
@@ -643,6 +661,7 @@ static const struct verb {
         V(SIGNAL, "signal", h_signal, ACCESS_NONE, false), /* only this connection's commands */
         V(STATS, "stats", h_stats, ACCESS_READ, true),
         V(EVENTS, "events", h_events, ACCESS_READ, true),
+        V(RECLAIM, "reclaim", h_reclaim, ACCESS_USE, false),
 #undef V
 };
 

@@ -23,6 +23,7 @@ typedef enum quota_kind {
         Q_THRESHOLDS,   /* memory thresholds (two descriptors each) */
         Q_WAITS,        /* requests in flight (destroy -f and pause wait, holding a descriptor) */
         Q_OUTPUT,       /* bytes of answers queued, not yet sent */
+        Q_RECLAIMS,     /* memory.reclaim writes in progress (a thread each) */
         _Q_MAX,
 } quota_kind;
 

@@ -324,6 +324,16 @@ func (cl *Client) Detect(ctx context.Context, pid int32) (string, error) {
 	return resp.GetDetect().GetName(), err
 }
 
+// Reclaim asks the kernel to take BYTES of NAME's memory back now
+// (memory.reclaim; at most its usage) and waits while it works. The result
+// says how much was asked, whether all of it came back (Complete false:
+// the kernel found less to reclaim) and memory.current before and after.
+func (cl *Client) Reclaim(ctx context.Context, name string, bytes uint64) (*pb.ReclaimResult, error) {
+	q := &pb.ReclaimRequest{Name: proto.String(name), Bytes: proto.Uint64(bytes)}
+	resp, err := cl.Call(ctx, &pb.Request{Verb: &pb.Request_Reclaim{Reclaim: q}})
+	return resp.GetReclaim(), err
+}
+
 // Stats returns NAME's statistics and (RECURSIVE) those of its subtree, in
 // order, in one answer.
 func (cl *Client) Stats(ctx context.Context, name string, recursive bool) ([]*pb.Stats, error) {

@@ -250,6 +250,26 @@ func TestDaemonCPULimitThrottles(t *testing.T) {
 	}
 }
 
+// Reclaim answers with what was asked and the usage around it, and a
+// size under a page is refused as INVALID_ARGUMENT.
+func TestDaemonReclaim(t *testing.T) {
+	cl, ctx, top := daemon(t)
+	name := top + "/r"
+	if err := cl.Create(ctx, name, &CreateOptions{Limits: &pb.Limits{MemoryMax: proto.Uint64(64 << 20)}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Reclaim(ctx, name, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requested == nil || res.GetRequested() > res.GetMemoryBefore() || res.GetComplete() || res.MemoryAfter == nil {
+		t.Fatalf("reclaim of 1 GiB from an idle container: %v", res)
+	}
+	if _, err := cl.Reclaim(ctx, name, 100); CodeOf(err) != pb.Code_INVALID_ARGUMENT {
+		t.Fatalf("reclaim of 100 bytes: %v, want INVALID_ARGUMENT", err)
+	}
+}
+
 // Events arrive on the channel: lmctld's own changes and the kernel's
 // populated and empty.
 func TestDaemonEvents(t *testing.T) {

@@ -261,6 +261,12 @@ class Client:
     def kill(self, name, signal=9):
         self.call(pb.Request(kill=pb.KillRequest(name=name, signal=signal)))
 
+    def reclaim(self, name, size):
+        """Asks the kernel to reclaim SIZE bytes of the container's memory
+        now; a pb.ReclaimResult: requested, complete (False: the kernel
+        found less), memory_before, memory_after."""
+        return self.call(pb.Request(reclaim=pb.ReclaimRequest(name=name, bytes=size))).reclaim
+
     def detect(self, pid):
         return self.call(pb.Request(detect=pb.DetectRequest(pid=pid))).detect.name
 

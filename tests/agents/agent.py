@@ -103,6 +103,11 @@ job = stats[1] if len(stats) > 1 else pb.Stats()
 result(job.usage.cpu_usage_us > 0 and job.effective.memory_max == 256 << 20,
        "stats: the command's CPU time (%d us) and the effective memory limit" % job.usage.cpu_usage_us, str(job.usage))
 
+r = c.reclaim(top, 1 << 30)
+result(r.HasField("memory_after") and r.requested <= r.memory_before and not r.complete,
+       "reclaim of 1 GiB: asked for the usage only (%d of %d bytes), not complete" % (r.requested, r.memory_before), str(r))
+refused(lmct.InvalidArgument, "reclaim of less than a page", c.reclaim, top, 100)
+
 c.destroy(top, recursive=True, force=True)
 result(True, "destroy -r -f %s" % top)
 try:

@@ -475,6 +475,7 @@ static void test_hostile_table(void) {
         static Lmct__V1__ExecRequest ex;
         static Lmct__V1__StatsRequest sa;
         static Lmct__V1__EventsRequest ev;
+        static Lmct__V1__ReclaimRequest rc;
         static Lmct__V1__PressureTrigger pt[7], *ptp[7];
         static Lmct__V1__Label lb[34], *lbp[34];
         static char lbkeys[34][8], *rm[] = { "k0" };
@@ -587,6 +588,14 @@ static void test_hostile_table(void) {
                     q->verb_case = LMCT__V1__REQUEST__VERB_STATS; q->stats = &sa; sa.name = "a/../b"),
                 ROW("stats of a container that does not exist", 0, 5, "does not exist",
                     q->verb_case = LMCT__V1__REQUEST__VERB_STATS; q->stats = &sa; sa.name = "nothere"),
+#define RECLAIM(n) q->verb_case = LMCT__V1__REQUEST__VERB_RECLAIM; q->reclaim = &rc; rc.name = (n)
+                ROW("reclaim without bytes", 0, 3, "at least one page", RECLAIM("keep"); rc.has_bytes = 0),
+                ROW("reclaim of 0 bytes", 0, 3, "at least one page", RECLAIM("keep"); rc.has_bytes = 1; rc.bytes = 0),
+                ROW("reclaim of 4095 bytes", 0, 3, "at least one page", RECLAIM("keep"); rc.has_bytes = 1; rc.bytes = 4095),
+                ROW("reclaim name \"../x\"", 0, 3, "invalid name", RECLAIM("../x"); rc.has_bytes = 1; rc.bytes = 1 << 20),
+                ROW("reclaim of the root", 0, 3, "invalid name", RECLAIM("/"); rc.has_bytes = 1; rc.bytes = 1 << 20),
+                ROW("reclaim of a container that does not exist", 0, 5, "does not exist",
+                    RECLAIM("nothere"); rc.has_bytes = 1; rc.bytes = 1 << 20),
                 ROW("events name \"..\"", 0, 3, "invalid name",
                     q->verb_case = LMCT__V1__REQUEST__VERB_EVENTS; q->events = &ev; ev.name = ".."),
                 ROW("events of a container that does not exist", 0, 5, "does not exist",
@@ -653,6 +662,7 @@ static void test_hostile_table(void) {
                 lmct__v1__exec_request__init(&ex);
                 lmct__v1__stats_request__init(&sa);
                 lmct__v1__events_request__init(&ev);
+                lmct__v1__reclaim_request__init(&rc);
                 for (size_t k = 0; k < 7; k++) {
                         /* Valid unless a row spoils one. */
                         lmct__v1__pressure_trigger__init(&pt[k]);

@@ -98,6 +98,9 @@ bad 2 "enter of the init process" "the init process" lm enter containerA 1
 bad 2 "enter of lmctld itself" "lmctld itself" lm enter containerA "$DPID"
 bad 3 "detect of a process outside the tree" "not in a container" lm detect 1
 bad 2 "kill with a bad signal" "not a signal" lm kill containerA -s NOPE
+bad 2 "reclaim of a size that is not one" "'12Q': not a size" lm reclaim containerA 12Q
+bad 2 "reclaim of less than a page" "at least one page" lm reclaim containerA 100
+bad 3 "reclaim of an unknown container" "nosuch does not exist" lm reclaim nosuch 1M
 bad 2 "an unknown verb" "unknown verb" lm frobnicate
 bad 2 "update with no limit" "at least one limit" lm update containerA
 expect_eq "the failed requests left containerA's cpu.max alone" "$(cat "$ROOT/containerA/cpu.max")" "$limits_before"
