@@ -33,6 +33,8 @@ struct oci_bundle {
         int ns_flags;
         spawn_mount *mounts;
         size_t n_mounts;
+        spawn_device *devices;
+        size_t n_devices;
         char **masked, **readonly;
         size_t n_masked, n_readonly;
         bool root_readonly, no_new_privs;
@@ -483,23 +485,101 @@ static int add_device_rule(Lmct__V1__DeviceRules *d, bool allow, const lmct_devi
         return 0;
 }
 
-/* linux.resources.devices: the bundle's rules in order, then the default
- * devices; the kernel denies what no rule allows. */
-static int parse_devices(json_object *a, Lmct__V1__Limits *l, status *st) {
+/* linux.devices: nodes made in the container's root. */
+#define OCI_DEVICES_MAX 64
+
+/* An integer field K of E in MIN..MAX, or absent (*RET = DEF). */
+static int int_field(json_object *e, const char *k, int64_t min, int64_t max, int64_t def, int64_t *ret) {
+        json_object *v = get(e, k);
+
+        *ret = def;
+        if (!v)
+                return 0;
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min || json_object_get_int64(v) > max)
+                return -EINVAL;
+        *ret = json_object_get_int64(v);
+        return 0;
+}
+
+static int parse_nodes(json_object *a, oci_bundle *b, status *st) {
+        static const char *const keys[] = { "path", "type", "major", "minor", "fileMode", "uid", "gid", NULL };
         size_t n;
+
+        if (!a || json_object_get_type(a) == json_type_null)
+                return 0;
+        if (!json_object_is_type(a, json_type_array))
+                return BAD(st, "bundle: linux.devices must be an array");
+        n = json_object_array_length(a);
+        if (n > OCI_DEVICES_MAX)
+                return BAD(st, "bundle: linux.devices has more than %d devices", OCI_DEVICES_MAX);
+        b->devices = calloc(n ? n : 1, sizeof *b->devices);
+        if (!b->devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i), *pv, *tv;
+                spawn_device *d = &b->devices[i];
+                const char *path, *t;
+                int64_t major, minor, mode, uid, gid;
+                char at[32];
+                int r;
+
+                snprintf(at, sizeof at, "linux.devices[%zu]", i);
+                if ((r = only_keys(e, at, keys, st)) < 0)
+                        return r;
+                pv = get(e, "path");
+                path = json_object_get_string(pv);
+                if (!json_object_is_type(pv, json_type_string) || path[0] != '/' || strstr(path, "..") ||
+                    path[strlen(path) - 1] == '/' || strlen(path) >= 4096)
+                        return BAD(st, "bundle: %s.path must be an absolute path to a file, without ..", at);
+                tv = get(e, "type");
+                t = json_object_get_string(tv);
+                if (!json_object_is_type(tv, json_type_string) || strlen(t) != 1 || !strchr("cbup", t[0]))
+                        return BAD(st, "bundle: %s.type must be c, b, u or p", at);
+                d->type = t[0] == 'u' ? 'c' : t[0];
+                if (d->type != 'p' && (!get(e, "major") || !get(e, "minor")))
+                        return BAD(st, "bundle: %s needs major and minor", at);
+                if (int_field(e, "major", 0, LMCT_DEV_MAJOR_MAX, 0, &major) < 0)
+                        return BAD(st, "bundle: %s.major is not a major number (0 to %d)", at, LMCT_DEV_MAJOR_MAX);
+                if (int_field(e, "minor", 0, LMCT_DEV_MINOR_MAX, 0, &minor) < 0)
+                        return BAD(st, "bundle: %s.minor is not a minor number (0 to %d)", at, LMCT_DEV_MINOR_MAX);
+                if (int_field(e, "fileMode", 0, 07777, 0666, &mode) < 0)
+                        return BAD(st, "bundle: %s.fileMode must be permission bits (0 to 07777)", at);
+                if (int_field(e, "uid", 0, UINT32_MAX - 1, 0, &uid) < 0 ||
+                    int_field(e, "gid", 0, UINT32_MAX - 1, 0, &gid) < 0)
+                        return BAD(st, "bundle: %s.uid and gid must be user and group ids", at);
+                d->major = (unsigned)major;
+                d->minor = (unsigned)minor;
+                d->mode = (unsigned)mode;
+                d->uid = (uid_t)uid;
+                d->gid = (gid_t)gid;
+                d->path = strdup(path);
+                b->n_devices = i + 1;
+                if (!d->path)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* linux.resources.devices: the bundle's rules in order, then the default
+ * devices, then the nodes of linux.devices (read, write, mknod: runc
+ * allows them so); the kernel denies what no rule allows. */
+static int parse_devices(json_object *a, const oci_bundle *b, Lmct__V1__Limits *l, status *st) {
+        size_t n, n_nodes = 0;
         int r;
 
         if (a && !json_object_is_type(a, json_type_array))
                 return BAD(st, "bundle: linux.resources.devices must be an array");
         n = a ? json_object_array_length(a) : 0;
-        if (n + ELEMENTSOF(default_devices) > LMCT_DEVICE_RULES_MAX)
-                return BAD(st, "bundle: linux.resources.devices has more than %zu rules",
+        for (size_t i = 0; i < b->n_devices; i++)
+                n_nodes += b->devices[i].type != 'p';
+        if (n + n_nodes + ELEMENTSOF(default_devices) > LMCT_DEVICE_RULES_MAX)
+                return BAD(st, "bundle: linux.resources.devices and the nodes of linux.devices make more than %zu rules",
                            LMCT_DEVICE_RULES_MAX - ELEMENTSOF(default_devices));
         l->devices = malloc(sizeof *l->devices);
         if (!l->devices)
                 return -ENOMEM;
         lmct__v1__device_rules__init(l->devices);
-        l->devices->rules = calloc(n + ELEMENTSOF(default_devices), sizeof *l->devices->rules);
+        l->devices->rules = calloc(n + n_nodes + ELEMENTSOF(default_devices), sizeof *l->devices->rules);
         if (!l->devices->rules)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
@@ -532,6 +612,13 @@ static int parse_devices(json_object *a, Lmct__V1__Limits *l, status *st) {
         for (size_t i = 0; i < ELEMENTSOF(default_devices); i++)
                 if ((r = add_device_rule(l->devices, true, &default_devices[i])) < 0)
                         return r;
+        for (size_t i = 0; i < b->n_devices; i++) {
+                const spawn_device *d = &b->devices[i];
+                lmct_device_rule dr = { d->type, (int64_t)d->major, (int64_t)d->minor,
+                                        LMCT_DEV_READ | LMCT_DEV_WRITE | LMCT_DEV_MKNOD };
+                if (d->type != 'p' && (r = add_device_rule(l->devices, true, &dr)) < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -546,7 +633,7 @@ static int parse_resources(json_object *res, oci_bundle *b, status *st) {
 
         if ((r = only_keys(res, "linux.resources", keys, st)) < 0)
                 return r;
-        if ((v = get(res, "devices")) && (r = parse_devices(v, l, st)) < 0)
+        if ((v = get(res, "devices")) && (r = parse_devices(v, b, l, st)) < 0)
                 return r;
         if ((c = get(res, "cpu"))) {
                 if ((r = only_keys(c, "linux.resources.cpu", cpu_keys, st)) < 0)
@@ -632,12 +719,14 @@ static int parse_linux(json_object *lx, oci_bundle *b, status *st) {
         int r;
 
         if (!lx)
-                return parse_devices(NULL, &b->limits, st);
+                return parse_devices(NULL, b, &b->limits, st);
         if ((r = only_keys(lx, "linux", keys, st)) < 0)
                 return r;
         if ((r = must_be_empty(lx, "uidMappings", "linux", st)) < 0 || (r = must_be_empty(lx, "gidMappings", "linux", st)) < 0 ||
             (r = must_be_empty(lx, "seccomp", "linux", st)) < 0 || (r = must_be_empty(lx, "sysctl", "linux", st)) < 0 ||
-            (r = must_be_empty(lx, "devices", "linux", st)) < 0 || (r = must_be_empty(lx, "mountLabel", "linux", st)) < 0)
+            (r = must_be_empty(lx, "mountLabel", "linux", st)) < 0)
+                return r;
+        if ((r = parse_nodes(get(lx, "devices"), b, st)) < 0)
                 return r;
         prop = json_object_get_string(get(lx, "rootfsPropagation"));
         if (prop && strcmp(prop, "private") && strcmp(prop, "rprivate") && strcmp(prop, "slave") && strcmp(prop, "rslave"))
@@ -648,7 +737,7 @@ static int parse_linux(json_object *lx, oci_bundle *b, status *st) {
                 return r;
         /* No device rules in the bundle: as runc and crun, every device is
          * denied but the defaults. */
-        if (!b->limits.devices && (r = parse_devices(NULL, &b->limits, st)) < 0)
+        if (!b->limits.devices && (r = parse_devices(NULL, b, &b->limits, st)) < 0)
                 return r;
         if ((r = str_array(get(lx, "maskedPaths"), "linux.maskedPaths", &b->masked, &b->n_masked, st)) < 0 ||
             (r = str_array(get(lx, "readonlyPaths"), "linux.readonlyPaths", &b->readonly, &b->n_readonly, st)) < 0)
@@ -759,6 +848,9 @@ oci_bundle *oci_free(oci_bundle *b) {
                 free(b->mounts[i].data);
         }
         free(b->mounts);
+        for (size_t i = 0; i < b->n_devices; i++)
+                free(b->devices[i].path);
+        free(b->devices);
         strv_free(b->masked);
         strv_free(b->readonly);
         free(b->rlimits);
@@ -800,6 +892,8 @@ void oci_spawn_spec(const oci_bundle *b, spawn_spec *sp) {
         sp->bundle_dir = b->dir;
         sp->mounts = b->mounts;
         sp->n_mounts = b->n_mounts;
+        sp->devices = b->devices;
+        sp->n_devices = b->n_devices;
         sp->masked = b->masked;
         sp->n_masked = b->n_masked;
         sp->readonly_paths = b->readonly;

@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -239,6 +240,38 @@ static int default_devices(int rootfd, char *step, size_t steplen) {
         return 0;
 }
 
+/* A bundle's device nodes (linux.devices), as runc makes them: each with
+ * mknod below its directory (made if missing, resolved in the root), its
+ * mode exactly, then its owner. A node that exists already is left as it
+ * is, and so is anything else at that name (a symlink in the image is not
+ * followed). */
+static int make_devices(int rootfd, const spawn_device *devs, size_t n, char *step, size_t steplen) {
+        for (size_t i = 0; i < n; i++) {
+                const spawn_device *d = &devs[i];
+                char dir[4096];
+                const char *base = strrchr(d->path, '/') + 1;
+                mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+                _cleanup_close_ int dirfd = -1;
+                mode_t old;
+                int r;
+
+                snprintf(dir, sizeof dir, "%.*s", (int)(base - d->path), d->path);
+                dirfd = make_in_root(rootfd, dir, false);
+                if (dirfd < 0)
+                        return FAIL(dirfd, "make the directory of device %s", d->path);
+                old = umask(0);
+                r = mknodat(dirfd, base, type | (d->mode & 07777), makedev(d->major, d->minor));
+                umask(old);
+                if (r < 0 && errno == EEXIST)
+                        continue;
+                if (r < 0)
+                        return FAIL(negerrno(), "make device %s", d->path);
+                if ((d->uid || d->gid) && fchownat(dirfd, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        return FAIL(negerrno(), "give device %s to %u:%u", d->path, (unsigned)d->uid, (unsigned)d->gid);
+        }
+        return 0;
+}
+
 /* /proc, a tmpfs /dev and a read-only /sys: a root without a bundle. */
 static int default_mounts(int rootfd, char *step, size_t steplen) {
         int r;
@@ -320,6 +353,8 @@ int spawn_setup_root(const spawn_spec *sp, char *step, size_t steplen) {
                 r = default_devices(rootfd, step, steplen);
         } else
                 r = default_mounts(rootfd, step, steplen);
+        if (r >= 0)
+                r = make_devices(rootfd, sp->devices, sp->n_devices, step, steplen);
         if (r < 0 || (r = mask_and_protect(rootfd, sp, step, steplen)) < 0)
                 return r;
         if (fchdir(rootfd) < 0)

@@ -26,6 +26,17 @@ typedef struct spawn_mount {
         bool bind, readonly;
 } spawn_mount;
 
+/* A device node an OCI bundle asks for (linux.devices), made in the new
+ * root with mknod. */
+typedef struct spawn_device {
+        char *path;             /* inside the new root */
+        char type;              /* 'c', 'b' or 'p' (a FIFO) */
+        unsigned major, minor;
+        unsigned mode;          /* permission bits */
+        uid_t uid;
+        gid_t gid;
+} spawn_device;
+
 typedef struct spawn_rlimit {
         int resource;
         unsigned long long soft, hard;
@@ -59,6 +70,8 @@ typedef struct spawn_spec {
         const spawn_mount *mounts;
         size_t n_mounts;
         const char *bundle_dir; /* relative bind sources are below it */
+        const spawn_device *devices; /* made after /dev, before the masks */
+        size_t n_devices;
         char *const *masked;
         size_t n_masked;
         char *const *readonly_paths;

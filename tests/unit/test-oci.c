@@ -79,6 +79,30 @@ static void test_resources(void) {
         CHECK(l && l->devices && l->devices->n_rules == 11);
         oci_free(b);
 
+        /* linux.devices: nodes to make, each allowed read, write and mknod
+         * after the rules and the defaults (a FIFO needs no rule). */
+        CHECK(load("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}, \"devices\": ["
+                   "{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229, \"fileMode\": 432, \"uid\": 7},"
+                   "{\"path\": \"/dev/loopx\", \"type\": \"b\", \"major\": 7, \"minor\": 9},"
+                   "{\"path\": \"/run/fifo\", \"type\": \"p\"}]}", "", &b, &st) == 0);
+        l = b ? oci_limits(b) : NULL;
+        CHECK(l && l->devices && l->devices->n_rules == 14);
+        if (l && l->devices && l->devices->n_rules == 14) {
+                const Lmct__V1__DeviceRule *fuse = l->devices->rules[12], *loop = l->devices->rules[13];
+                CHECK(fuse->allow && strcmp(fuse->type, "c") == 0 && fuse->major == 10 && fuse->minor == 229 &&
+                      strcmp(fuse->access, "rwm") == 0);
+                CHECK(loop->allow && strcmp(loop->type, "b") == 0 && loop->major == 7 && loop->minor == 9);
+        }
+        if (b) {
+                spawn_spec sp = { 0 };
+                oci_spawn_spec(b, &sp);
+                CHECK(sp.n_devices == 3);
+                CHECK(sp.n_devices == 3 && strcmp(sp.devices[0].path, "/dev/fuse") == 0 && sp.devices[0].type == 'c' &&
+                      sp.devices[0].mode == 0660 && sp.devices[0].uid == 7 && sp.devices[0].gid == 0);
+                CHECK(sp.n_devices == 3 && sp.devices[1].mode == 0666 && sp.devices[2].type == 'p');
+        }
+        oci_free(b);
+
         CHECK(load("{\"resources\": {\"memory\": {\"limit\": -1}, \"pids\": {\"limit\": 0}}}", "", &b, &st) == 0);
         l = b ? oci_limits(b) : NULL;
         CHECK(l && l->memory_max == LMCT_MAX && l->pids_max == LMCT_MAX && !l->has_cpu_millis);
@@ -106,6 +130,27 @@ static void test_refusals(void) {
         refused("{\"resources\": {\"devices\": [{\"access\": \"rwm\"}]}}", "", "devices[0] needs allow");
         refused("{\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwx\"}]}}", "", "access must be letters of rwm");
         refused("{\"resources\": {\"blockIO\": 5}}", "", "blockIO must be an object");
+        refused("{\"devices\": {}}", "", "linux.devices must be an array");
+        refused("{\"devices\": [5]}", "", "linux.devices[0] must be an object");
+        refused("{\"devices\": [{\"path\": \"dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}", "",
+                "linux.devices[0].path must be an absolute path");
+        refused("{\"devices\": [{\"path\": \"/dev/../etc/x\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}", "",
+                "without ..");
+        refused("{\"devices\": [{\"path\": \"/dev/\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}", "",
+                "to a file");
+        refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"s\", \"major\": 10, \"minor\": 229}]}", "",
+                "type must be c, b, u or p");
+        refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 10}]}", "", "needs major and minor");
+        refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 4096, \"minor\": 0}]}", "",
+                "major is not a major number");
+        refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1, \"minor\": -1}]}", "",
+                "minor is not a minor number");
+        refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"fileMode\": 8192}]}",
+                "", "fileMode must be permission bits");
+        refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"uid\": -1}]}", "",
+                "uid and gid");
+        refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"owner\": 0}]}", "",
+                "linux.devices[0].owner is not supported");
         refused("{\"resources\": {\"unified\": {\"memory.max\": \"1\"}}}", "", "unified");
         refused("{\"resources\": {\"hugepageLimits\": [{\"pageSize\": \"3MB\", \"limit\": 0}]}}", "", "pageSize");
         refused("{\"resources\": {\"blockIO\": {\"weight\": 1001}}}", "", "blockIO.weight");
