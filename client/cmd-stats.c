@@ -54,10 +54,12 @@ static void print_one(const Lmct__V1__Stats *s) {
                        lmct_format_size(s->io[i]->wbytes, b, sizeof b), (unsigned long long)s->io[i]->wios);
         for (size_t i = 0; i < s->n_hugetlb; i++) {
                 const Lmct__V1__HugetlbStat *h = s->hugetlb[i];
-                printf("hugetlb %-5s %s in use, limit %s (limit hits %llu)\n", h->page_size,
+                char hits[24] = "-";
+                if (h->has_limit_hits)
+                        snprintf(hits, sizeof hits, "%llu", (unsigned long long)h->limit_hits);
+                printf("hugetlb %-5s %s in use, limit %s (limit hits %s)\n", h->page_size,
                        lmct_format_size(h->current, a, sizeof a),
-                       !h->has_max || h->max == LMCT_MAX ? "max" : lmct_format_size(h->max, b, sizeof b),
-                       (unsigned long long)h->limit_hits);
+                       !h->has_max || h->max == LMCT_MAX ? "max" : lmct_format_size(h->max, b, sizeof b), hits);
         }
 #define PSI(label, p) \
         if (p)        \

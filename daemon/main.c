@@ -48,6 +48,8 @@ static void usage(FILE *f) {
                 "                          (default /var/log/lmct)\n"
                 "      --start-timeout S   a command must execute within S seconds of its\n"
                 "                          start, or it is killed (10)\n"
+                "      --reclaim-timeout S a reclaim (lmctl reclaim) is stopped after S seconds\n"
+                "                          of the kernel's work (10)\n"
                 "      --metrics-listen A:P  serve /metrics (Prometheus text) on address A, port P,\n"
                 "                          or unix:PATH on a Unix socket (mode 0600, or 0660 with\n"
                 "                          --metrics-group GROUP): who can connect reads every\n"
@@ -160,7 +162,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 /* What the command line asks for. */
 typedef struct options {
         const char *socket_path, *root, *log_dir, *scope, *metrics_listen, *metrics_group;
-        unsigned max_depth, timeout_ms, start_timeout_ms;
+        unsigned max_depth, timeout_ms, start_timeout_ms, reclaim_timeout_ms;
 } options;
 
 /* Seconds 0.1..86400 into milliseconds. */
@@ -188,6 +190,7 @@ static int parse_options(int argc, char **argv, options *o) {
                 { "client-timeout", required_argument, NULL, 't' },
                 { "metrics-listen", required_argument, NULL, 'M' },
                 { "start-timeout", required_argument, NULL, 'T' },
+                { "reclaim-timeout", required_argument, NULL, 'R' },
                 { "metrics-group", required_argument, NULL, 'G' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
@@ -221,6 +224,10 @@ static int parse_options(int argc, char **argv, options *o) {
                         break;
                 case 'T':
                         if (parse_seconds(optarg, "start-timeout", &o->start_timeout_ms) < 0)
+                                return 2;
+                        break;
+                case 'R':
+                        if (parse_seconds(optarg, "reclaim-timeout", &o->reclaim_timeout_ms) < 0)
                                 return 2;
                         break;
                 case 'v': log_max_level = LOG_DEBUG; break;
@@ -299,6 +306,7 @@ static int daemon_start(lmctld *d, const options *o) {
                 return -ENOMEM;
         d->m->log_dir = strdup(o->log_dir);
         d->m->start_timeout_ms = o->start_timeout_ms;
+        d->m->reclaim_timeout_ms = o->reclaim_timeout_ms;
         if (!d->m->log_dir || events_new(d->m, runs_waiting_in, &d->ev) < 0 ||
             releaser_new(d->base, &d->m->releaser) < 0)
                 return -ENOMEM;
@@ -352,7 +360,7 @@ static void daemon_stop(lmctld *d) {
 
 int main(int argc, char **argv) {
         options o = { .log_dir = "/var/log/lmct", .max_depth = LMCT_NAME_DEPTH_MAX, .timeout_ms = 30000,
-                      .start_timeout_ms = 10000 };
+                      .start_timeout_ms = 10000, .reclaim_timeout_ms = 10000 };
         lmctld d = { .keeper_fd = -1 };
         int r = parse_options(argc, argv, &o);
 

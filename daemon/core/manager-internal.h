@@ -50,6 +50,14 @@ int node_wait_start(manager *m, const caller *who, node *n, int fd, bool destroy
 /* Lets go of the node before CHECK removes it. */
 void node_wait_release(node_wait *nw);
 
+/* A destroy of N (full name NAME) that finds it held by reclaims alone
+ * (reclaim.c): stops them, and once they have returned runs the destroy
+ * again (MANAGER_PENDING; DONE is called then). 0 when something else
+ * holds N. */
+typedef struct reclaim_stop reclaim_stop;
+int reclaims_stop_then(manager *m, const caller *who, node *n, const char *name, bool recursive, bool force,
+                       status *st, op_done_fn done, void *userdata);
+
 /* Reads the directories below FD into N's children (recursively). */
 int adopt(manager *m, node *n, int fd);
 

@@ -458,9 +458,15 @@ int manager_destroy(manager *m, const caller *who, const char *name, bool recurs
         if (r < 0)
                 return r;
         tree_path(n, buf, sizeof buf);
-        if (n->busy)
+        if (n->busy) {
+                /* Reclaims are stopped, and the destroy goes on once they
+                 * have returned; anything else in progress refuses it. */
+                r = reclaims_stop_then(m, who, n, buf, recursive, force, st, done, userdata);
+                if (r != 0)
+                        return r;
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY,
                                "%s has an operation in progress in its subtree", buf);
+        }
         if (n->n_children && !recursive)
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -ENOTEMPTY,
                                "%s has %zu subcontainer%s (%s%s); destroy them first or destroy recursively", buf,

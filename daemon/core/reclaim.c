@@ -1,15 +1,24 @@
 /* reclaim: proactive reclaim through memory.reclaim.
  *
  * A write to memory.reclaim returns once the kernel has reclaimed what was
- * asked or found nothing more, which may take a while: it is done in a
- * thread (offload.h) while the request waits, never in the loop. The work
- * is bounded three ways: at most 2 reclaims per principal and 16 in all
- * (Q_RECLAIMS), and each asks for no more than the container's usage, so
- * that a tenant whose processes allocate as fast as the kernel reclaims
- * cannot keep a thread busy for ever. */
+ * asked or found nothing more, and a tenant sets its pace: pages that are
+ * dirty behind a slow disk, or refilled as fast as they go, keep it going.
+ * So the write is done in a thread (offload.h) while the request waits,
+ * never in the loop, and its work is bounded four ways: at most 2 reclaims
+ * per principal and 16 in all (Q_RECLAIMS); no more than the container's
+ * usage is asked; it is asked in chunks, with a flag checked between them;
+ * and at the deadline (--reclaim-timeout) the thread is interrupted (the
+ * kernel's loop ends with EINTR at a pending signal).
+ *
+ * The container is held while its reclaim runs: removing a cgroup waits in
+ * the kernel for writes in progress on its files, so a destroy must not
+ * rmdir under a reclaim. A destroy that finds only reclaims in the way
+ * stops them and goes on once they have returned (reclaims_stop_then). */
 #include "manager-internal.h"
 
 #include <errno.h>
+#include <event2/event.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,27 +33,63 @@
 #include "quota.h"
 #include "util.h"
 
+/* Asked of the kernel in one write at most: the flag is checked between. */
+#define RECLAIM_CHUNK (64ull << 20)
+/* Once stopping, the thread is interrupted again this often: a signal that
+ * came before the write began is lost on it. */
+#define RECLAIM_NUDGE_MS 50
+
+typedef enum { GOING, TIMED_OUT, DESTROYED } reclaim_end;
+
 struct reclaim {
         manager *m;
         quota *q;                /* given back in the loop; NULL once given */
+        node *n;                 /* held; NULL once released */
         offload *load;
+        struct event *timer;     /* the deadline, then the nudges */
         int fd;                  /* the container's cgroup directory */
         uint64_t bytes, asked, before, after;
-        int result;              /* of the write: 0 or a negative errno */
+        int result;              /* of the writes: 0 or a negative errno */
         bool has_after;
+        atomic_bool stop;        /* read by the thread between writes */
+        reclaim_end why;
         char name[LMCT_NAME_MAX + 1];
         reclaim_done_fn done;
         void *userdata;
         LIST_FIELDS(reclaim, reclaims);
 };
 
+/* A destroy that waits for the reclaims below its container to return. */
+struct reclaim_stop {
+        manager *m;
+        caller who;              /* a copy: who asked may be gone by then */
+        bool has_who;
+        char name[LMCT_NAME_MAX + 1];
+        bool recursive, force;
+        op_done_fn done;
+        void *userdata;
+        LIST_FIELDS(reclaim_stop, stops);
+};
+
 /* In the thread: touches nothing but RC. */
 static void reclaim_work(void *p) {
         reclaim *rc = p;
+        uint64_t left = rc->asked;
         char value[24];
 
-        snprintf(value, sizeof value, "%llu", (unsigned long long)rc->asked);
-        rc->result = cg_write(rc->fd, "memory.reclaim", value);
+        rc->result = 0;
+        while (left > 0) {
+                uint64_t chunk = left < RECLAIM_CHUNK ? left : RECLAIM_CHUNK;
+                if (atomic_load(&rc->stop)) {
+                        rc->result = -EINTR;
+                        break;
+                }
+                snprintf(value, sizeof value, "%llu", (unsigned long long)chunk);
+                rc->result = cg_write(rc->fd, "memory.reclaim", value);
+                if (rc->result < 0)
+                        break;
+                left -= chunk;
+        }
         rc->has_after = cg_read_u64(rc->fd, "memory.current", &rc->after) >= 0;
 }
 
@@ -57,12 +102,78 @@ static void reclaim_free(void *p) {
         free(rc);
 }
 
-/* Leaves the loop's side: the list and the principal's count. */
+/* Leaves the loop's side: the list, the timer, the node, the principal's
+ * count. */
 static void reclaim_detach(reclaim *rc) {
         LIST_REMOVE(reclaims, rc->m->reclaims, rc);
+        if (rc->timer)
+                event_free(rc->timer);
+        rc->timer = NULL;
+        if (rc->n)
+                node_release(rc->n);
+        rc->n = NULL;
         quota_give(rc->q, Q_RECLAIMS, 1);
         quota_unref(rc->q);
         rc->q = NULL;
+}
+
+static void nudge(reclaim *rc) {
+        struct timeval tv = { 0, RECLAIM_NUDGE_MS * 1000 };
+
+        atomic_store(&rc->stop, true);
+        offload_interrupt(rc->load);
+        evtimer_add(rc->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg) {
+        reclaim *rc = arg;
+
+        (void)fd;
+        (void)what;
+        if (rc->why == GOING) {
+                rc->why = TIMED_OUT;
+                log_warning("reclaim %s: still working after %u ms; stopping it", rc->name, rc->m->reclaim_timeout_ms);
+        }
+        nudge(rc);
+}
+
+/* How many reclaims hold N: those on it or below it. */
+static size_t reclaims_below(manager *m, node *n) {
+        size_t k = 0;
+
+        for (reclaim *rc = m->reclaims; rc; rc = rc->reclaims_next)
+                for (node *a = rc->n; a; a = a->parent)
+                        if (a == n) {
+                                k++;
+                                break;
+                        }
+        return k;
+}
+
+/* Runs the destroys whose containers are no longer held. */
+static void run_stops(manager *m) {
+        reclaim_stop *s;
+
+        do {
+                for (s = m->stops; s; s = s->stops_next) {
+                        node *n = tree_lookup(m->root, s->name, NULL, NULL);
+                        if (!n || !n->busy)
+                                break;
+                }
+                if (s) {
+                        node *n = tree_lookup(m->root, s->name, NULL, NULL);
+                        status st = { 0 };
+                        int r;
+
+                        LIST_REMOVE(stops, m->stops, s);
+                        if (n)
+                                n->destroying = false;
+                        r = manager_destroy(m, s->has_who ? &s->who : NULL, s->name, s->recursive, s->force, &st, s->done, s->userdata);
+                        if (r != MANAGER_PENDING)
+                                s->done(s->userdata, r, &st);
+                        free(s);
+                }
+        } while (s);
 }
 
 static void reclaim_done(void *p) {
@@ -71,12 +182,30 @@ static void reclaim_done(void *p) {
         char a[32], b[32], c[32];
         status st = { 0 };
         int r = rc->result;
+        manager *m = rc->m;
 
         reclaim_detach(rc);
+        lmct_format_size(rc->before, b, sizeof b);
+        if (rc->has_after)
+                lmct_format_size(rc->after, c, sizeof c);
+        else
+                snprintf(c, sizeof c, "?");
+        /* The kernel found no more: a result, not a failure; unless a
+         * destroy cut it short (it may have ended so at the signal). */
         if (r == -EAGAIN)
-                r = 0; /* the kernel found no more: a result, not a failure */
-        if (r < 0)
-                st_fail(&st, st_code_from_errno(r), r, "cannot reclaim memory of %s: memory.reclaim: %s", rc->name,
+                r = rc->why == DESTROYED ? -EINTR : 0;
+        if (r == -EINTR && rc->why == TIMED_OUT)
+                st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT,
+                        "reclaim of %s stopped after %u.%03u s, the kernel still at work (memory %s -> %s)", rc->name,
+                        m->reclaim_timeout_ms / 1000, m->reclaim_timeout_ms % 1000, b, c);
+        else if (r == -EINTR && rc->why == DESTROYED)
+                st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ECANCELED,
+                        "reclaim of %s stopped: it is being destroyed (memory %s -> %s)", rc->name, b, c);
+        else if (r == -ENOENT)
+                st_fail(&st, LMCT__V1__CODE__FAILED_PRECONDITION, r,
+                        "this kernel has no memory.reclaim (Linux 5.19 or later is needed)");
+        else if (r < 0)
+                st_fail(&st, LMCT__V1__CODE__INTERNAL, r, "cannot reclaim memory of %s: memory.reclaim: %s", rc->name,
                         strerror(-r));
         else if (!(res = malloc(sizeof *res)))
                 r = st_fail(&st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
@@ -89,17 +218,18 @@ static void reclaim_done(void *p) {
                 res->has_memory_after = rc->has_after;
                 res->memory_after = rc->after;
                 log_info("reclaim %s: asked %s, memory %s -> %s%s", rc->name, lmct_format_size(rc->asked, a, sizeof a),
-                         lmct_format_size(rc->before, b, sizeof b),
-                         rc->has_after ? lmct_format_size(rc->after, c, sizeof c) : "?",
-                         res->complete ? "" : " (not all of it)");
+                         b, c, res->complete ? "" : " (not all of it)");
         }
         rc->done(rc->userdata, r, &st, res);
         reclaim_free(rc);
+        run_stops(m);
 }
 
 int manager_reclaim(manager *m, const caller *who, const char *name, bool has_bytes, uint64_t bytes, status *st,
                     reclaim_done_fn done, void *userdata) {
         uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+        unsigned ms = m->reclaim_timeout_ms ? m->reclaim_timeout_ms : 10000;
+        struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
         reclaim *rc;
@@ -114,45 +244,75 @@ int manager_reclaim(manager *m, const caller *who, const char *name, bool has_by
                 return st_fail(st, LMCT__V1__CODE__INVALID_ARGUMENT, -EINVAL,
                                "reclaim: give the bytes to reclaim, at least one page (%llu bytes)",
                                (unsigned long long)page);
-        /* The container's memory is accounted on its own once the
-         * controller is on down to it, as for a limit. */
-        r = ensure_controllers(m, n->parent, CG_MASK(CG_MEMORY), st);
-        if (r < 0)
-                return r;
-        fd = open_node(m, n, st);
-        if (fd < 0)
-                return fd;
-        rc = calloc(1, sizeof *rc);
-        if (!rc)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
-        *rc = (reclaim){ .m = m, .fd = -1, .bytes = bytes, .done = done, .userdata = userdata };
-        snprintf(rc->name, sizeof rc->name, "%s", path);
-        r = cg_read_u64(fd, "memory.current", &rc->before);
-        if (r < 0) {
-                free(rc);
-                return st_fail(st, st_code_from_errno(r), r, "cannot read memory.current of %s: %s", path,
-                               strerror(-r));
-        }
-        rc->asked = bytes < rc->before / page * page ? bytes : rc->before / page * page;
+        /* The bound first: a refused request changes nothing. */
         r = quota_take(who->q, Q_RECLAIMS, 1);
-        if (r < 0) {
-                free(rc);
+        if (r < 0)
                 return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r,
                                "%s has %llu reclaims in progress already (at most %llu%s)", quota_key(who->q),
                                (unsigned long long)quota_used(who->q, Q_RECLAIMS),
                                (unsigned long long)(r == -EDQUOT ? quota_limit(who->q, Q_RECLAIMS)
                                                                  : quota_global_limit(Q_RECLAIMS)),
                                r == -EDQUOT ? "" : " in all, some kept for root");
+        rc = calloc(1, sizeof *rc);
+        if (!rc) {
+                quota_give(who->q, Q_RECLAIMS, 1);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
         }
-        rc->q = quota_ref(who->q);
-        rc->fd = TAKE_FD(fd);
+        *rc = (reclaim){ .m = m, .q = quota_ref(who->q), .fd = -1, .bytes = bytes, .done = done, .userdata = userdata };
+        snprintf(rc->name, sizeof rc->name, "%s", path);
         LIST_PREPEND(reclaims, m->reclaims, rc);
-        r = offload_start(m->base, reclaim_work, reclaim_done, reclaim_free, rc, &rc->load);
+        /* The container's memory is accounted on its own once the
+         * controller is on down to it, as for a limit. */
+        r = ensure_controllers(m, n->parent, CG_MASK(CG_MEMORY), st);
+        if (r >= 0)
+                r = fd = open_node(m, n, st);
+        if (r >= 0 && (r = cg_read_u64(fd, "memory.current", &rc->before)) < 0)
+                st_fail(st, st_code_from_errno(r), r, "cannot read memory.current of %s: %s", path, strerror(-r));
         if (r < 0) {
                 reclaim_detach(rc);
                 reclaim_free(rc);
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "cannot start a thread: %s", strerror(-r));
+                return r;
         }
+        rc->asked = bytes < rc->before / page * page ? bytes : rc->before / page * page;
+        rc->fd = TAKE_FD(fd);
+        rc->timer = evtimer_new(m->base, on_timer, rc);
+        if (!rc->timer || evtimer_add(rc->timer, &tv) < 0 ||
+            (r = offload_start(m->base, reclaim_work, reclaim_done, reclaim_free, rc, &rc->load)) < 0) {
+                reclaim_detach(rc);
+                reclaim_free(rc);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "cannot start a thread");
+        }
+        rc->n = n;
+        node_hold(n);
+        return MANAGER_PENDING;
+}
+
+int reclaims_stop_then(manager *m, const caller *who, node *n, const char *name, bool recursive, bool force,
+                       status *st, op_done_fn done, void *userdata) {
+        reclaim_stop *s;
+
+        if (!n->busy || reclaims_below(m, n) != n->busy)
+                return 0;
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        *s = (reclaim_stop){ .m = m, .has_who = who != NULL, .recursive = recursive, .force = force, .done = done,
+                             .userdata = userdata };
+        if (who)
+                s->who = *who;
+        snprintf(s->name, sizeof s->name, "%s", name);
+        LIST_PREPEND(stops, m->stops, s);
+        /* Nothing new starts below it meanwhile (find_node refuses it). */
+        n->destroying = true;
+        for (reclaim *rc = m->reclaims; rc; rc = rc->reclaims_next)
+                for (node *a = rc->n; a; a = a->parent)
+                        if (a == n) {
+                                if (rc->why == GOING)
+                                        rc->why = DESTROYED;
+                                nudge(rc);
+                                break;
+                        }
+        log_info("destroy %s: stopping the reclaims in its subtree first", name);
         return MANAGER_PENDING;
 }
 
@@ -160,6 +320,12 @@ void manager_reclaims_abandon(manager *m) {
         status st = { .code = LMCT__V1__CODE__UNAVAILABLE };
 
         snprintf(st.msg, sizeof st.msg, "lmctld is shutting down");
+        while (m->stops) {
+                reclaim_stop *s = m->stops;
+                LIST_REMOVE(stops, m->stops, s);
+                s->done(s->userdata, -ECANCELED, &st);
+                free(s);
+        }
         while (m->reclaims) {
                 reclaim *rc = m->reclaims;
                 reclaim_done_fn done = rc->done;

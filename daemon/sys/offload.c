@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,21 @@ struct offload {
         void *arg;
 };
 
+/* The signal offload_interrupt sends: a handler that does nothing,
+ * installed without SA_RESTART, so the call it lands in fails with EINTR. */
+#define OFFLOAD_SIGNAL (SIGRTMIN + 2)
+
+static void on_interrupt(int sig) {
+        (void)sig;
+}
+
+static void install_handler(void) {
+        struct sigaction sa = { .sa_handler = on_interrupt };
+
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(OFFLOAD_SIGNAL, &sa, NULL);
+}
+
 static void offload_free(offload *o) {
         if (o->ev)
                 event_free(o->ev);
@@ -33,8 +49,13 @@ static void offload_free(offload *o) {
 static void *thread_main(void *p) {
         offload *o = p;
         uint64_t one = 1;
+        sigset_t interrupt;
         bool abandoned;
 
+        /* Born with every signal blocked: it takes offload_interrupt's only. */
+        sigemptyset(&interrupt);
+        sigaddset(&interrupt, OFFLOAD_SIGNAL);
+        pthread_sigmask(SIG_UNBLOCK, &interrupt, NULL);
         o->work(o->arg);
         pthread_mutex_lock(&o->lock);
         abandoned = o->abandoned;
@@ -65,7 +86,9 @@ static void on_finished(evutil_socket_t fd, short what, void *p) {
 
 int offload_start(struct event_base *base, void (*work)(void *arg), void (*done)(void *arg),
                   void (*free_fn)(void *arg), void *arg, offload **ret) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
         offload *o = calloc(1, sizeof *o);
+        sigset_t all, old;
         int r;
 
         if (!o)
@@ -78,13 +101,26 @@ int offload_start(struct event_base *base, void (*work)(void *arg), void (*done)
                 offload_free(o);
                 return -ENOMEM;
         }
+        pthread_once(&once, install_handler);
+        /* SIGTERM and the like are the loop's (libevent's), never a thread's. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         r = -pthread_create(&o->thread, NULL, thread_main, o);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
                 offload_free(o);
                 return r;
         }
         *ret = o;
         return 0;
+}
+
+void offload_interrupt(offload *o) {
+        pthread_mutex_lock(&o->lock);
+        /* Not yet joined (the loop joins it, after this): a valid thread. */
+        if (!o->finished && !o->abandoned)
+                (void)pthread_kill(o->thread, OFFLOAD_SIGNAL);
+        pthread_mutex_unlock(&o->lock);
 }
 
 void offload_abandon(offload *o) {

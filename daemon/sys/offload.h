@@ -12,6 +12,10 @@ typedef struct offload offload;
  * nothing but ARG. */
 int offload_start(struct event_base *base, void (*work)(void *arg), void (*done)(void *arg),
                   void (*free_fn)(void *arg), void *arg, offload **ret);
+/* Interrupts O's thread: a system call it is in (or enters before it sees
+ * a flag WORK checks) fails with EINTR. Threads of offload take no other
+ * signal. Does nothing once WORK returned. */
+void offload_interrupt(offload *o);
 /* Gives up on O: DONE is never called; ARG is freed when WORK returns, or
  * now if it has. */
 void offload_abandon(offload *o);

@@ -28,7 +28,7 @@ static struct bound {
         [Q_THRESHOLDS] = { "memory thresholds", 64, 1024, 64, 2 },
         [Q_WAITS] = { "requests in flight", 256, 4096, 256, 1 },
         [Q_OUTPUT] = { "bytes of answers not yet read", 16u << 20, 256u << 20, 32u << 20, 0 },
-        [Q_RECLAIMS] = { "reclaims in progress", 2, 16, 2, 2 },
+        [Q_RECLAIMS] = { "reclaims in progress", 2, 16, 2, 3 },
 };
 
 static quota *principals;

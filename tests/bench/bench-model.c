@@ -1,9 +1,10 @@
 /* Benchmark: a create with every kind of limit issue 13 added (memory.oom.group,
  * cpu.idle, cpu.max.burst beside cpu.max, cpuset.mems, hugetlb.2MB.max and
  * its reservation bound, a disk's io.max line, and a device program),
- * a change of the device rules alone, and a destroy: through lmctld, and
- * the same syscalls done directly (mkdir, the writes, BPF_PROG_LOAD and
- * BPF_PROG_ATTACH, rmdir). Medians of interleaved iterations, and their
+ * a change of the device rules alone, a reclaim of an idle container, and a
+ * destroy: through lmctld, and the same syscalls done directly (mkdir, the
+ * writes, BPF_PROG_LOAD and BPF_PROG_ATTACH, memory.current read around a
+ * memory.reclaim write, rmdir). Medians of interleaved iterations, and their
  * ratios. A benchmark, not a test: it prints figures and asserts nothing.
  *
  *   bench-model --socket PATH --cgroup-root DIR --disk MAJ:MIN [--iterations N]
@@ -51,8 +52,32 @@ static void attach_rules(int dfd, size_t n) {
         close(prog);
 }
 
-static void direct(int rootfd, const char *name, const char *io_line, double t[3]) {
-        double a = now_us(), b, c, d;
+static unsigned long long read_u64(int dfd, const char *file) {
+        char buf[32];
+        int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+
+        if (fd >= 0)
+                close(fd);
+        if (n <= 0)
+                die(file, -EIO);
+        buf[n] = '\0';
+        return strtoull(buf, NULL, 10);
+}
+
+/* What lmctld does for a reclaim of 4 KiB: memory.current, the write (at
+ * most the usage), memory.current again. */
+static void reclaim_direct(int dfd) {
+        unsigned long long cur = read_u64(dfd, "memory.current");
+        char val[32];
+
+        snprintf(val, sizeof val, "%llu", cur < 4096 ? cur / 4096 * 4096 : 4096);
+        write_file(dfd, "memory.reclaim", val);
+        (void)read_u64(dfd, "memory.current");
+}
+
+static void direct(int rootfd, const char *name, const char *io_line, double t[4]) {
+        double a = now_us(), b, c, d, e;
         int dfd;
 
         if (mkdirat(rootfd, name, 0755) < 0)
@@ -70,11 +95,13 @@ static void direct(int rootfd, const char *name, const char *io_line, double t[3
         b = now_us();
         attach_rules(dfd, 3);
         c = now_us();
+        reclaim_direct(dfd);
+        d = now_us();
         close(dfd);
         if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
                 die("rmdir", -errno);
-        d = now_us();
-        t[0] = b - a, t[1] = c - b, t[2] = d - c;
+        e = now_us();
+        t[0] = b - a, t[1] = c - b, t[2] = d - c, t[3] = e - d;
 }
 
 static Lmct__V1__DeviceRule *rule(bool allow_it, const char *type, int64_t maj, int64_t min, const char *acc) {
@@ -103,14 +130,14 @@ int main(int argc, char **argv) {
         int iters = 200, o, r, rootfd;
         unsigned maj, min;
         char io_line[64];
-        double *t[2][3];
+        double *t[2][4];
         lmct_client *c = NULL;
         Lmct__V1__Limits l = LMCT__V1__LIMITS__INIT, up = LMCT__V1__LIMITS__INIT;
         Lmct__V1__HugetlbLimit huge = LMCT__V1__HUGETLB_LIMIT__INIT, *hugep = &huge;
         Lmct__V1__IoDeviceLimit io = LMCT__V1__IO_DEVICE_LIMIT__INIT, *iop = &io;
         Lmct__V1__DeviceRules d2 = LMCT__V1__DEVICE_RULES__INIT, d3 = LMCT__V1__DEVICE_RULES__INIT;
         Lmct__V1__DeviceRule *r3[3];
-        static const char *ops[3] = { "create", "device rules", "destroy" };
+        static const char *ops[4] = { "create", "device rules", "reclaim 4K", "destroy" };
 
         while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 switch (o) {
@@ -146,20 +173,21 @@ int main(int argc, char **argv) {
         l.devices = &d2;
         up.devices = &d3;
         for (int s = 0; s < 2; s++)
-                for (int k = 0; k < 3; k++)
+                for (int k = 0; k < 4; k++)
                         t[s][k] = calloc((size_t)iters, sizeof(double));
         /* Warm up: lmctld enables the controllers in its root once. */
         if ((r = lmct_create(c, "bench-warm", &l, false)) < 0 || (r = lmct_destroy(c, "bench-warm", false, false)) < 0)
                 die(lmct_client_message(c), r);
         for (int i = 0; i < iters; i++) {
                 char name[64];
-                double tt[3];
+                double tt[4];
                 for (int side = i % 2, k = 0; k < 2; k++, side ^= 1) {
                         if (side == 0) {
                                 snprintf(name, sizeof name, "bench-direct-%d", i);
                                 direct(rootfd, name, io_line, tt);
                         } else {
-                                double a, b, e, f;
+                                lmct_response *resp = NULL;
+                                double a, b, e, g, f;
                                 snprintf(name, sizeof name, "bench-lmct-%d", i);
                                 a = now_us();
                                 if ((r = lmct_create(c, name, &l, false)) < 0)
@@ -168,20 +196,26 @@ int main(int argc, char **argv) {
                                 if ((r = lmct_update(c, name, &up)) < 0)
                                         die(lmct_client_message(c), r);
                                 e = now_us();
+                                if ((r = lmct_reclaim(c, name, 4096, &resp)) < 0)
+                                        die(lmct_client_message(c), r);
+                                g = now_us();
+                                lmct_response_free(resp);
                                 if ((r = lmct_destroy(c, name, false, false)) < 0)
                                         die(lmct_client_message(c), r);
                                 f = now_us();
-                                tt[0] = b - a, tt[1] = e - b, tt[2] = f - e;
+                                tt[0] = b - a, tt[1] = e - b, tt[2] = g - e, tt[3] = f - g;
                         }
-                        for (int s = 0; s < 3; s++)
+                        for (int s = 0; s < 4; s++)
                                 t[side][s][i] = tt[s];
                 }
         }
         printf("model: %d iterations interleaved; create = mkdir, cpu.max, cpu.max.burst, cpu.idle, "
                "memory.oom.group, cpuset.mems, hugetlb.2MB.max and .rsvd.max, io.max, a device program "
-               "(2 rules); device rules = a new program (3 rules) attached, the old detached\n", iters);
+               "(2 rules); device rules = a new program (3 rules) attached, the old detached; reclaim 4K = "
+               "memory.current, memory.reclaim (at most the usage: 0 here), memory.current (lmctld: in a thread)\n",
+               iters);
         printf("model: %-14s %12s %12s %10s\n", "(medians)", "direct", "lmctld", "ratio");
-        for (int s = 0; s < 3; s++) {
+        for (int s = 0; s < 4; s++) {
                 double dm = median(t[0][s], (size_t)iters), lm = median(t[1][s], (size_t)iters);
                 printf("model: %-14s %9.1f us %9.1f us %9.2fx\n", ops[s], dm, lm, lm / dm);
         }

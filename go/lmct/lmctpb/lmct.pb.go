@@ -3528,7 +3528,9 @@ func (x *Event) GetPressure() *Pressure {
 // container (memory.reclaim), reclaiming page cache, and anonymous memory
 // where there is swap, as it would under pressure. A request above the
 // container's usage asks for its usage. The kernel works in lmctld's thread
-// while the request waits; at most 2 per principal run at once.
+// while the request waits; at most 2 per principal run at once. One still
+// at work at lmctld's --reclaim-timeout, or whose container is destroyed,
+// is stopped (UNAVAILABLE).
 type ReclaimRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
