@@ -349,26 +349,11 @@ static void print_human(const Lmct__V1__ContainerInfo *info) {
 }
 
 int cmd_show(ctx *c, int argc, char **argv) {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         lmct_response *resp = NULL;
-        int o, r;
+        int r;
 
-        while ((o = getopt_long(argc, argv, "jh", opts, NULL)) >= 0) {
-                if (o == 'j')
-                        c->json = true;
-                else {
-                        cmd_usage(c->verb);
-                        return o == 'h' ? EXIT_OK : EXIT_USAGE;
-                }
-        }
-        if (optind + 1 != argc) {
-                cmd_usage(c->verb);
-                return usage_error(c, "give exactly one container name");
-        }
+        if ((r = json_help_options(c, argc, argv, 1, "give exactly one container name")) >= 0)
+                return r;
         if ((r = connect_daemon(c)))
                 return r;
         r = lmct_show(c->client, argv[optind], &resp);

@@ -116,29 +116,14 @@ int cmd_kill(ctx *c, int argc, char **argv) {
 }
 
 int cmd_reclaim(ctx *c, int argc, char **argv) {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         const Lmct__V1__ReclaimResult *res;
         lmct_response *resp = NULL;
         char a[32], b[32], d[32], g[32];
         uint64_t bytes, back;
-        int o, r;
+        int r;
 
-        while ((o = getopt_long(argc, argv, "jh", opts, NULL)) >= 0) {
-                if (o == 'j')
-                        c->json = true;
-                else {
-                        cmd_usage(c->verb);
-                        return o == 'h' ? EXIT_OK : EXIT_USAGE;
-                }
-        }
-        if (optind + 2 != argc) {
-                cmd_usage(c->verb);
-                return usage_error(c, "give a container name and the size to reclaim");
-        }
+        if ((r = json_help_options(c, argc, argv, 2, "give a container name and the size to reclaim")) >= 0)
+                return r;
         if (lmct_parse_size(argv[optind + 1], 0, &bytes) < 0 || bytes == 0)
                 return usage_error(c, "'%s': not a size (give bytes, or a number with K, M, G or T)", argv[optind + 1]);
         if ((r = connect_daemon(c)))

@@ -57,6 +57,29 @@ static void help(FILE *f) {
                 LMCT_SOCKET_ENV, LMCT_SOCKET_DEFAULT);
 }
 
+int json_help_options(ctx *c, int argc, char **argv, int npos, const char *missing) {
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int o;
+
+        while ((o = getopt_long(argc, argv, "jh", opts, NULL)) >= 0) {
+                if (o == 'j')
+                        c->json = true;
+                else {
+                        cmd_usage(c->verb);
+                        return o == 'h' ? EXIT_OK : EXIT_USAGE;
+                }
+        }
+        if (optind + npos != argc) {
+                cmd_usage(c->verb);
+                return usage_error(c, "%s", missing);
+        }
+        return -1;
+}
+
 void cmd_usage(const char *verb) {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
                 if (strcmp(commands[i].name, verb) == 0) {

@@ -101,6 +101,11 @@ enum label_mode {
 int label_opt(ctx *c, const char *arg, enum label_mode mode, label_opts *lo);
 void label_opts_done(label_opts *lo);
 
+/* The options of a verb that takes --json and --help alone, then NPOS
+ * arguments (MISSING says what they are): -1 to go on (optind at the
+ * first), or the exit status. */
+int json_help_options(ctx *c, int argc, char **argv, int npos, const char *missing);
+
 /* JSON output of a value that may be "max". */
 struct json_object *json_limit(unsigned long long v);
 
