@@ -458,20 +458,29 @@ int manager_destroy(manager *m, const caller *who, const char *name, bool recurs
         if (r < 0)
                 return r;
         tree_path(n, buf, sizeof buf);
+        if (n->n_children && !recursive)
+                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -ENOTEMPTY,
+                               "%s has %zu subcontainer%s (%s%s); destroy them first or destroy recursively", buf,
+                               n->n_children, n->n_children == 1 ? "" : "s", n->children[0]->name,
+                               n->n_children > 1 ? ", ..." : "");
         if (n->busy) {
                 /* Reclaims are stopped, and the destroy goes on once they
-                 * have returned; anything else in progress refuses it. */
+                 * have returned (a destroy that would fail for processes
+                 * stops none); anything else in progress refuses it. */
+                if (!force) {
+                        fd = open_node(m, n, st);
+                        if (fd < 0)
+                                return fd;
+                        if (cg_populated(fd) > 0)
+                                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY,
+                                               "%s has processes; kill them first or destroy with force", buf);
+                }
                 r = reclaims_stop_then(m, who, n, buf, recursive, force, st, done, userdata);
                 if (r != 0)
                         return r;
                 return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -EBUSY,
                                "%s has an operation in progress in its subtree", buf);
         }
-        if (n->n_children && !recursive)
-                return st_fail(st, LMCT__V1__CODE__FAILED_PRECONDITION, -ENOTEMPTY,
-                               "%s has %zu subcontainer%s (%s%s); destroy them first or destroy recursively", buf,
-                               n->n_children, n->n_children == 1 ? "" : "s", n->children[0]->name,
-                               n->n_children > 1 ? ", ..." : "");
         if (!n->n_children) {
                 /* The common case, one syscall: an empty cgroup with no leaf.
                  * The kernel refuses it (EBUSY) if anything is below or inside. */

@@ -389,7 +389,8 @@ int manager_new(struct event_base *base, const char *root_path, const char *plai
         if (!m)
                 return -ENOMEM;
         *m = (manager){ .base = base, .rootfd = -1, .max_depth = max_depth, .destroy_timeout_ms = 30000,
-                        .pause_timeout_ms = 30000, .start_timeout_ms = 10000, .root_path = strdup(root_path) };
+                        .pause_timeout_ms = 30000, .start_timeout_ms = 10000, .reclaim_timeout_ms = 10000,
+                        .root_path = strdup(root_path) };
         r = m->root_path ? open_root(root_path, !plain_cgpath, &m->rootfd) : -ENOMEM;
         if (r < 0)
                 goto fail;

@@ -37,7 +37,7 @@ typedef struct manager {
         struct reclaim *reclaims; /* memory.reclaim writes in progress (reclaim.c) */
         struct reclaim_stop *stops; /* destroys waiting for reclaims to stop */
         unsigned start_timeout_ms; /* a command must execute within this */
-        unsigned reclaim_timeout_ms; /* a reclaim is stopped after this (0: 10 s) */
+        unsigned reclaim_timeout_ms; /* a reclaim is stopped after this */
         /* How commands are started (spawn.h; NULL: spawn_start). */
         int (*spawn)(const struct spawn_spec *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_errfd, char *err,
                      size_t errlen);

@@ -59,9 +59,11 @@ struct reclaim {
         LIST_FIELDS(reclaim, reclaims);
 };
 
-/* A destroy that waits for the reclaims below its container to return. */
+/* A destroy that waits for the reclaims below its container to return,
+ * for destroy_timeout_ms at most. */
 struct reclaim_stop {
         manager *m;
+        struct event *timer;
         caller who;              /* a copy: who asked may be gone by then */
         bool has_who;
         char name[LMCT_NAME_MAX + 1];
@@ -150,6 +152,53 @@ static size_t reclaims_below(manager *m, node *n) {
         return k;
 }
 
+static void stop_free(reclaim_stop *s) {
+        LIST_REMOVE(stops, s->m->stops, s);
+        if (s->timer)
+                event_free(s->timer);
+        free(s);
+}
+
+/* The destroy of S runs now, logged for who asked it. */
+static void stop_resume(reclaim_stop *s) {
+        manager *m = s->m;
+        node *n = tree_lookup(m->root, s->name, NULL, NULL);
+        log_context ctx = { .verb = "destroy", .container = s->name, .pid = s->who.pid, .uid = s->who.uid };
+        const log_context *saved = log_get_context();
+        op_done_fn done = s->done;
+        void *userdata = s->userdata;
+        status st = { 0 };
+        int r;
+
+        if (n)
+                n->destroying = false;
+        if (s->has_who)
+                log_set_context(&ctx);
+        r = manager_destroy(m, s->has_who ? &s->who : NULL, s->name, s->recursive, s->force, &st, done, userdata);
+        log_set_context(saved);
+        stop_free(s);
+        if (r != MANAGER_PENDING)
+                done(userdata, r, &st);
+}
+
+static void on_stop_timeout(evutil_socket_t fd, short what, void *arg) {
+        reclaim_stop *s = arg;
+        node *n = tree_lookup(s->m->root, s->name, NULL, NULL);
+        op_done_fn done = s->done;
+        void *userdata = s->userdata;
+        status st = { 0 };
+
+        (void)fd;
+        (void)what;
+        if (n)
+                n->destroying = false;
+        st_fail(&st, LMCT__V1__CODE__UNAVAILABLE, -ETIMEDOUT,
+                "%s: the reclaims in its subtree did not stop within %d s", s->name, s->m->destroy_timeout_ms / 1000);
+        log_warning("destroy %s", st.msg);
+        stop_free(s);
+        done(userdata, -ETIMEDOUT, &st);
+}
+
 /* Runs the destroys whose containers are no longer held. */
 static void run_stops(manager *m) {
         reclaim_stop *s;
@@ -160,19 +209,8 @@ static void run_stops(manager *m) {
                         if (!n || !n->busy)
                                 break;
                 }
-                if (s) {
-                        node *n = tree_lookup(m->root, s->name, NULL, NULL);
-                        status st = { 0 };
-                        int r;
-
-                        LIST_REMOVE(stops, m->stops, s);
-                        if (n)
-                                n->destroying = false;
-                        r = manager_destroy(m, s->has_who ? &s->who : NULL, s->name, s->recursive, s->force, &st, s->done, s->userdata);
-                        if (r != MANAGER_PENDING)
-                                s->done(s->userdata, r, &st);
-                        free(s);
-                }
+                if (s)
+                        stop_resume(s);
         } while (s);
 }
 
@@ -228,7 +266,7 @@ static void reclaim_done(void *p) {
 int manager_reclaim(manager *m, const caller *who, const char *name, bool has_bytes, uint64_t bytes, status *st,
                     reclaim_done_fn done, void *userdata) {
         uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-        unsigned ms = m->reclaim_timeout_ms ? m->reclaim_timeout_ms : 10000;
+        unsigned ms = m->reclaim_timeout_ms;
         struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
         char path[LMCT_NAME_MAX + 1];
         _cleanup_close_ int fd = -1;
@@ -289,6 +327,7 @@ int manager_reclaim(manager *m, const caller *who, const char *name, bool has_by
 
 int reclaims_stop_then(manager *m, const caller *who, node *n, const char *name, bool recursive, bool force,
                        status *st, op_done_fn done, void *userdata) {
+        struct timeval tv = { m->destroy_timeout_ms / 1000, (m->destroy_timeout_ms % 1000) * 1000 };
         reclaim_stop *s;
 
         if (!n->busy || reclaims_below(m, n) != n->busy)
@@ -302,6 +341,11 @@ int reclaims_stop_then(manager *m, const caller *who, node *n, const char *name,
                 s->who = *who;
         snprintf(s->name, sizeof s->name, "%s", name);
         LIST_PREPEND(stops, m->stops, s);
+        s->timer = evtimer_new(m->base, on_stop_timeout, s);
+        if (!s->timer || evtimer_add(s->timer, &tv) < 0) {
+                stop_free(s);
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, -ENOMEM, "out of memory");
+        }
         /* Nothing new starts below it meanwhile (find_node refuses it). */
         n->destroying = true;
         for (reclaim *rc = m->reclaims; rc; rc = rc->reclaims_next)
@@ -322,15 +366,18 @@ void manager_reclaims_abandon(manager *m) {
         snprintf(st.msg, sizeof st.msg, "lmctld is shutting down");
         while (m->stops) {
                 reclaim_stop *s = m->stops;
-                LIST_REMOVE(stops, m->stops, s);
-                s->done(s->userdata, -ECANCELED, &st);
-                free(s);
+                op_done_fn done = s->done;
+                void *userdata = s->userdata;
+                stop_free(s);
+                done(userdata, -ECANCELED, &st);
         }
         while (m->reclaims) {
                 reclaim *rc = m->reclaims;
                 reclaim_done_fn done = rc->done;
                 void *userdata = rc->userdata;
 
+                atomic_store(&rc->stop, true);
+                offload_interrupt(rc->load);
                 reclaim_detach(rc);
                 /* The thread frees RC once the kernel returns. */
                 offload_abandon(rc->load);

@@ -501,6 +501,24 @@ static int int_field(json_object *e, const char *k, int64_t min, int64_t max, in
         return 0;
 }
 
+/* An absolute path to a file: no component "." or "..", no trailing '/'. */
+static bool node_path_ok(const char *path) {
+        size_t len = strlen(path);
+
+        if (path[0] != '/' || len >= 4096 || path[len - 1] == '/')
+                return false;
+        for (const char *p = path; *p;) {
+                size_t n;
+                while (*p == '/')
+                        p++;
+                n = strcspn(p, "/");
+                if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
 static int parse_nodes(json_object *a, oci_bundle *b, status *st) {
         static const char *const keys[] = { "path", "type", "major", "minor", "fileMode", "uid", "gid", NULL };
         size_t n;
@@ -528,9 +546,8 @@ static int parse_nodes(json_object *a, oci_bundle *b, status *st) {
                         return r;
                 pv = get(e, "path");
                 path = json_object_get_string(pv);
-                if (!json_object_is_type(pv, json_type_string) || path[0] != '/' || strstr(path, "..") ||
-                    path[strlen(path) - 1] == '/' || strlen(path) >= 4096)
-                        return BAD(st, "bundle: %s.path must be an absolute path to a file, without ..", at);
+                if (!json_object_is_type(pv, json_type_string) || !node_path_ok(path))
+                        return BAD(st, "bundle: %s.path must be an absolute path to a file, without . or ..", at);
                 tv = get(e, "type");
                 t = json_object_get_string(tv);
                 if (!json_object_is_type(tv, json_type_string) || strlen(t) != 1 || !strchr("cbup", t[0]))

@@ -240,33 +240,75 @@ static int default_devices(int rootfd, char *step, size_t steplen) {
         return 0;
 }
 
+/* The directory DIR inside the root, each missing component made, none a
+ * symlink: a device node lands where its path says, never through a link
+ * of the image (into a directory bound from the host, say). */
+static int device_dir(int rootfd, const char *dir) {
+        struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+        char buf[4096], *save = NULL, *comp;
+        int fd = dup(rootfd);
+
+        if (fd < 0)
+                return negerrno();
+        snprintf(buf, sizeof buf, "%s", dir);
+        for (comp = strtok_r(buf, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+                int next = (int)syscall(SYS_openat2, fd, comp, &how, sizeof how);
+                if (next < 0 && errno == ENOENT) {
+                        if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+                                int r = negerrno();
+                                close(fd);
+                                return r;
+                        }
+                        next = (int)syscall(SYS_openat2, fd, comp, &how, sizeof how);
+                }
+                if (next < 0) {
+                        int r = negerrno();
+                        close(fd);
+                        return r;
+                }
+                close(fd);
+                fd = next;
+        }
+        return fd;
+}
+
 /* A bundle's device nodes (linux.devices), as runc makes them: each with
- * mknod below its directory (made if missing, resolved in the root), its
- * mode exactly, then its owner. A node that exists already is left as it
- * is, and so is anything else at that name (a symlink in the image is not
- * followed). */
+ * mknod in its directory (made if missing), its mode exactly, then its
+ * owner, given to the node just made (checked by type and number through
+ * a descriptor, never by name again). A name that exists already is left
+ * as it is. */
 static int make_devices(int rootfd, const spawn_device *devs, size_t n, char *step, size_t steplen) {
         for (size_t i = 0; i < n; i++) {
                 const spawn_device *d = &devs[i];
                 char dir[4096];
                 const char *base = strrchr(d->path, '/') + 1;
                 mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
-                _cleanup_close_ int dirfd = -1;
+                dev_t rdev = d->type == 'p' ? 0 : makedev(d->major, d->minor);
+                _cleanup_close_ int dirfd = -1, node = -1;
+                struct stat sb;
                 mode_t old;
                 int r;
 
                 snprintf(dir, sizeof dir, "%.*s", (int)(base - d->path), d->path);
-                dirfd = make_in_root(rootfd, dir, false);
+                dirfd = device_dir(rootfd, dir);
+                if (dirfd == -ELOOP)
+                        return FAIL(dirfd, "make device %s: a directory on its path is a symlink", d->path);
                 if (dirfd < 0)
                         return FAIL(dirfd, "make the directory of device %s", d->path);
                 old = umask(0);
-                r = mknodat(dirfd, base, type | (d->mode & 07777), makedev(d->major, d->minor));
+                r = mknodat(dirfd, base, type | (d->mode & 07777), rdev);
                 umask(old);
                 if (r < 0 && errno == EEXIST)
                         continue;
                 if (r < 0)
                         return FAIL(negerrno(), "make device %s", d->path);
-                if ((d->uid || d->gid) && fchownat(dirfd, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                if (!d->uid && !d->gid)
+                        continue;
+                node = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (node < 0 || fstat(node, &sb) < 0 || (sb.st_mode & S_IFMT) != type || sb.st_rdev != rdev)
+                        return FAIL(-EEXIST, "make device %s: replaced while it was made", d->path);
+                if (fchownat(node, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
                         return FAIL(negerrno(), "give device %s to %u:%u", d->path, (unsigned)d->uid, (unsigned)d->gid);
         }
         return 0;

@@ -103,6 +103,10 @@ static void test_resources(void) {
         }
         oci_free(b);
 
+        /* A name with dots in it is a name. */
+        CHECK(load("{\"devices\": [{\"path\": \"/dev/a..b\", \"type\": \"c\", \"major\": 1, \"minor\": 3}]}", "", &b, &st) == 0);
+        oci_free(b);
+
         CHECK(load("{\"resources\": {\"memory\": {\"limit\": -1}, \"pids\": {\"limit\": 0}}}", "", &b, &st) == 0);
         l = b ? oci_limits(b) : NULL;
         CHECK(l && l->memory_max == LMCT_MAX && l->pids_max == LMCT_MAX && !l->has_cpu_millis);
@@ -135,7 +139,9 @@ static void test_refusals(void) {
         refused("{\"devices\": [{\"path\": \"dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}", "",
                 "linux.devices[0].path must be an absolute path");
         refused("{\"devices\": [{\"path\": \"/dev/../etc/x\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}", "",
-                "without ..");
+                "without . or ..");
+        refused("{\"devices\": [{\"path\": \"/dev/.\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}", "",
+                "without . or ..");
         refused("{\"devices\": [{\"path\": \"/dev/\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]}", "",
                 "to a file");
         refused("{\"devices\": [{\"path\": \"/dev/x\", \"type\": \"s\", \"major\": 10, \"minor\": 229}]}", "",
