@@ -68,7 +68,7 @@ kmsg made, not opened"
         mkdir -p "$B.nodes/rootfs/real"
         ln -s /real "$B.nodes/rootfs/lnk"
         set_json "$B.nodes/config.json" "c['linux']['devices']=[{'path':'/lnk/null3','type':'c','major':1,'minor':3}]; c['process']['args']=['true']"
-        expect_rc 1 "linux.devices through a symlink of the image: refused" lm run --rm nodes --bundle "$B.nodes"
+        expect_rc 2 "linux.devices through a symlink of the image: refused" lm run --rm nodes --bundle "$B.nodes"
         expect_match "naming the symlink" "$ERR" "make device /lnk/null3: a directory on its path is a symlink"
         expect_eq "and nothing made through it" "$(ls -A "$B.nodes/rootfs/real")" ""
 else
