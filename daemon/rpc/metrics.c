@@ -12,11 +12,18 @@
  * asks, itself: a GET of /metrics, HTTP/1.0 or 1.1, answered with
  * Content-Length and Connection: close; anything else is 404 or 405. A
  * connection's socket, and any descriptor a client sends on a Unix one,
- * are closed off the loop (release.h), as a lmctld client's are. */
+ * are closed off the loop (release.h), as a lmctld client's are.
+ *
+ * The files are read in a thread (offload.h), not in the loop: a scrape of
+ * a thousand containers reads some twenty thousand files. The loop takes
+ * the containers' names, the thread opens each below a descriptor of the
+ * root and renders the text, and the loop sends it to every scraper that
+ * asked meanwhile: one render at a time, whoever waits for it. */
 #include "metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -35,6 +42,7 @@
 #include "log.h"
 #include "lmct-limits.h"
 #include "manager.h"
+#include "offload.h"
 #include "release.h"
 #include "util.h"
 
@@ -48,8 +56,21 @@ struct mconn {
         int fd;
         struct event *ev_read, *ev_write, *deadline;
         struct evbuffer *in, *out;
+        bool waiting;            /* for the render in progress */
         LIST_FIELDS(mconn, conns);
 };
+
+/* A render in a thread: what it reads, and the text it makes. */
+typedef struct render_job {
+        struct metrics *mt;      /* the loop's, never the thread's */
+        int rootfd;              /* a copy of the tree's root */
+        char **names;            /* full names, as the tree had them */
+        size_t n;
+        size_t containers;
+        unsigned subscribers;
+        struct evbuffer *out;
+        int r;
+} render_job;
 
 struct metrics {
         manager *m;
@@ -59,6 +80,7 @@ struct metrics {
         mconn *conns;
         unsigned n_conns;
         quota *q;                /* what its clients' descriptors count against */
+        offload *render;         /* the render in progress, or NULL */
         struct event *backoff;
         char *unix_path;         /* removed at exit */
 };
@@ -246,81 +268,144 @@ static void read_sample(int fd, sample *s) {
         read_hugetlb(fd, s);
 }
 
-typedef struct collect {
-        manager *m;
-        char **names;
-        sample *samples;
-        size_t n, alloc;
-} collect;
-
-static void walk(collect *c, node *n) {
+/* The names of the containers below N, in tree order. */
+static int collect_names(node *n, render_job *job, size_t alloc) {
         char path[LMCT_NAME_MAX + 1];
-        status ignored;
 
-        if (n->parent) {
-                _cleanup_close_ int fd = open_node(c->m, n, &ignored);
-                if (fd >= 0 && c->n < c->alloc) {
-                        read_sample(fd, &c->samples[c->n]);
-                        c->names[c->n] = strdup(tree_path(n, path, sizeof path));
-                        if (c->names[c->n])
-                                c->n++;
-                }
+        if (n->parent && job->n < alloc) {
+                job->names[job->n] = strdup(tree_path(n, path, sizeof path));
+                if (!job->names[job->n])
+                        return -ENOMEM;
+                job->n++;
         }
         for (size_t i = 0; i < n->n_children; i++)
-                walk(c, n->children[i]);
+                if (collect_names(n->children[i], job, alloc) < 0)
+                        return -ENOMEM;
+        return 0;
 }
 
-/* The body of /metrics: series by series, as the text format asks. */
-static int render(metrics *mt, struct evbuffer *out) {
-        collect c = { mt->m, NULL, NULL, 0, 0 };
+/* In the thread: reads every container's files (one that is gone by now
+ * is left out) and renders the body, series by series, as the text format
+ * asks. Touches nothing but JOB. */
+static void render_work(void *p) {
+        render_job *job = p;
+        sample *samples = calloc(job->n ? job->n : 1, sizeof *samples);
+        bool *seen = calloc(job->n ? job->n : 1, sizeof *seen);
+        struct evbuffer *out = job->out;
 
-        c.alloc = manager_count(mt->m);
-        c.names = calloc(c.alloc ? c.alloc : 1, sizeof *c.names);
-        c.samples = calloc(c.alloc ? c.alloc : 1, sizeof *c.samples);
-        if (!c.names || !c.samples) {
-                free(c.names);
-                free(c.samples);
-                return -ENOMEM;
+        if (!samples || !seen) {
+                free(samples);
+                free(seen);
+                job->r = -ENOMEM;
+                return;
         }
-        walk(&c, mt->m->root);
+        for (size_t i = 0; i < job->n; i++) {
+                _cleanup_close_ int fd = cg_open(job->rootfd, job->names[i]);
+                if (fd < 0)
+                        continue;
+                read_sample(fd, &samples[i]);
+                seen[i] = true;
+        }
         /* Names hold no '"' or '\\' (container names are A-Z a-z 0-9 _ - /):
          * no escaping needed. */
         for (int k = 0; k < _M_MAX; k++) {
                 evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", series[k].name, series[k].help,
                                     series[k].name, series[k].type);
-                for (size_t i = 0; i < c.n; i++)
-                        if (c.samples[i].has[k])
-                                evbuffer_add_printf(out, "%s{name=\"%s\"} %.17g\n", series[k].name, c.names[i],
-                                                    c.samples[i].v[k]);
+                for (size_t i = 0; i < job->n; i++)
+                        if (seen[i] && samples[i].has[k])
+                                evbuffer_add_printf(out, "%s{name=\"%s\"} %.17g\n", series[k].name, job->names[i],
+                                                    samples[i].v[k]);
         }
         for (int k = 0; k < _D_MAX; k++) {
                 evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", dev_series[k].name, dev_series[k].help,
                                     dev_series[k].name, dev_series[k].type);
-                for (size_t i = 0; i < c.n; i++)
-                        for (size_t d = 0; d < c.samples[i].n_dev; d++)
+                for (size_t i = 0; i < job->n; i++)
+                        for (size_t d = 0; seen[i] && d < samples[i].n_dev; d++)
                                 evbuffer_add_printf(out, "%s{name=\"%s\",device=\"%s\"} %.17g\n", dev_series[k].name,
-                                                    c.names[i], c.samples[i].dev[d].name, c.samples[i].dev[d].v[k]);
+                                                    job->names[i], samples[i].dev[d].name, samples[i].dev[d].v[k]);
         }
         for (int k = 0; k < _H_MAX; k++) {
                 evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", huge_series[k].name, huge_series[k].help,
                                     huge_series[k].name, huge_series[k].type);
-                for (size_t i = 0; i < c.n; i++)
-                        for (size_t h = 0; h < c.samples[i].n_huge; h++)
-                                if (c.samples[i].huge[h].has[k])
+                for (size_t i = 0; i < job->n; i++)
+                        for (size_t h = 0; seen[i] && h < samples[i].n_huge; h++)
+                                if (samples[i].huge[h].has[k])
                                         evbuffer_add_printf(out, "%s{name=\"%s\",pagesize=\"%s\"} %.17g\n",
-                                                            huge_series[k].name, c.names[i],
-                                                            c.samples[i].huge[h].name, c.samples[i].huge[h].v[k]);
+                                                            huge_series[k].name, job->names[i],
+                                                            samples[i].huge[h].name, samples[i].huge[h].v[k]);
         }
         evbuffer_add_printf(out,
                             "# HELP lmct_containers Containers lmctld manages\n# TYPE lmct_containers gauge\n"
                             "lmct_containers %zu\n"
                             "# HELP lmct_event_subscribers Open event subscriptions\n"
                             "# TYPE lmct_event_subscribers gauge\nlmct_event_subscribers %u\n",
-                            manager_count(mt->m), events_subscribers(mt->events));
-        for (size_t i = 0; i < c.n; i++)
-                free(c.names[i]);
-        free(c.names);
-        free(c.samples);
+                            job->containers, job->subscribers);
+        free(samples);
+        free(seen);
+        job->r = 0;
+}
+
+static void render_free(void *p) {
+        render_job *job = p;
+
+        for (size_t i = 0; i < job->n; i++)
+                free(job->names[i]);
+        free(job->names);
+        if (job->out)
+                evbuffer_free(job->out);
+        if (job->rootfd >= 0)
+                close(job->rootfd);
+        free(job);
+}
+
+static void respond(mconn *c, int code, const char *reason, struct evbuffer *body);
+static void respond_text(mconn *c, int code, const char *reason, const char *text);
+
+/* In the loop: the text goes to every scraper waiting for it. */
+static void render_done(void *p) {
+        render_job *job = p;
+        metrics *mt = job->mt;
+        size_t len = evbuffer_get_length(job->out);
+        const char *text = job->r >= 0 ? (const char *)evbuffer_pullup(job->out, -1) : NULL;
+
+        mt->render = NULL;
+        for (mconn *c = mt->conns; c; c = c->conns_next) {
+                struct evbuffer *body;
+                if (!c->waiting)
+                        continue;
+                c->waiting = false;
+                body = text || !len ? evbuffer_new() : NULL;
+                if (!body || (len && evbuffer_add(body, text, len) < 0)) {
+                        if (body)
+                                evbuffer_free(body);
+                        respond_text(c, 500, "Internal Server Error", "out of memory");
+                } else
+                        respond(c, 200, "OK", body);
+        }
+        render_free(job);
+}
+
+/* Starts a render, unless one is in progress (its text will do). */
+static int render_start(metrics *mt) {
+        size_t alloc = manager_count(mt->m);
+        render_job *job;
+
+        if (mt->render)
+                return 0;
+        job = calloc(1, sizeof *job);
+        if (!job)
+                return -ENOMEM;
+        job->mt = mt;
+        job->rootfd = fcntl(mt->m->rootfd, F_DUPFD_CLOEXEC, 3);
+        job->names = calloc(alloc ? alloc : 1, sizeof *job->names);
+        job->out = evbuffer_new();
+        job->containers = manager_count(mt->m);
+        job->subscribers = events_subscribers(mt->events);
+        if (job->rootfd < 0 || !job->names || !job->out || collect_names(mt->m->root, job, alloc) < 0 ||
+            offload_start(mt->base, render_work, render_done, render_free, job, &mt->render) < 0) {
+                render_free(job);
+                return -ENOMEM;
+        }
         return 0;
 }
 
@@ -367,7 +452,6 @@ static void respond_text(mconn *c, int code, const char *reason, const char *tex
 static void answer(mconn *c) {
         char line[256], *method, *target, *version, *save = NULL;
         size_t n = evbuffer_copyout(c->in, line, sizeof line - 1) < 0 ? 0 : strcspn(line, "\r\n");
-        struct evbuffer *body;
 
         line[n < sizeof line ? n : sizeof line - 1] = '\0';
         method = strtok_r(line, " ", &save);
@@ -385,14 +469,13 @@ static void answer(mconn *c) {
                 respond_text(c, 404, "Not Found", "lmctld serves /metrics only");
                 return;
         }
-        body = evbuffer_new();
-        if (!body || render(c->mt, body) < 0) {
-                if (body)
-                        evbuffer_free(body);
+        if (render_start(c->mt) < 0) {
                 respond_text(c, 500, "Internal Server Error", "out of memory");
                 return;
         }
-        respond(c, 200, "OK", body);
+        /* Answered when the render is done; nothing more is read meanwhile. */
+        c->waiting = true;
+        event_del(c->ev_read);
 }
 
 static void on_mreadable(evutil_socket_t fd, short what, void *arg) {
@@ -577,6 +660,8 @@ int metrics_start(struct event_base *base, manager *m, events *ev, const char *l
         mt->m = m;
         mt->events = ev;
         mt->base = base;
+        /* The page sizes, read once here: the render's thread only reads them. */
+        (void)cg_page_sizes((char[CG_PAGE_SIZES_MAX][16]){ { 0 } });
         if (strncmp(listen, "unix:", 5) == 0)
                 fd = unix_socket(mt, listen + 5, group);
         else if (group) {
@@ -606,6 +691,10 @@ int metrics_start(struct event_base *base, manager *m, events *ev, const char *l
 metrics *metrics_free(metrics *mt) {
         if (!mt)
                 return NULL;
+        /* The thread frees its job once it is done reading. */
+        if (mt->render)
+                offload_abandon(mt->render);
+        mt->render = NULL;
         if (mt->listener)
                 evconnlistener_free(mt->listener);
         mt->listener = NULL;

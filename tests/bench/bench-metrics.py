@@ -2,13 +2,18 @@
 """Times a scrape of lmctld's /metrics against the floor: reading the same
 cgroup files directly, in this process, with the same loop structure.
 
-  bench-metrics.py PORT CGROUP-ROOT [RUNS]
+  bench-metrics.py PORT CGROUP-ROOT [RUNS [SOCKET]]
 
-Prints the median of RUNS (default 20) for each, and the ratio. A
-benchmark, not a test: it prints figures."""
+Prints the median of RUNS (default 20) for each, and the ratio. With
+lmctld's SOCKET, also how long lmctld takes to answer a version request
+while scrapes run back to back, against the same when idle: the scrape's
+files are read off lmctld's loop, so its other clients should not wait.
+A benchmark, not a test: it prints figures."""
 import os
+import socket
 import statistics
 import sys
+import threading
 import time
 import urllib.request
 
@@ -61,3 +66,48 @@ m_direct = median_ms(direct)
 print("metrics: %d containers, %d bytes of /metrics" % (len(dirs), size))
 print("metrics: scrape median %.1f ms (target < 100 ms for 1,000); reading the same files directly %.1f ms; "
       "ratio %.2fx" % (m_scrape, m_direct, m_scrape / m_direct if m_direct else 0))
+
+
+def version_rtts(path, n):
+    """Round trips of a raw version request (Request{id=1, version={}})."""
+    sk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sk.connect(path)
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        sk.sendall(bytes([4, 0x08, 0x01, 0x52, 0x00]))
+        buf = b""
+        while True:
+            buf += sk.recv(4096)
+            ln, shift, i = 0, 0, 0
+            while i < len(buf):
+                ln |= (buf[i] & 0x7F) << shift
+                shift += 7
+                i += 1
+                if not buf[i - 1] & 0x80:
+                    break
+            if i and len(buf) >= i + ln:
+                break
+        out.append((time.perf_counter() - t) * 1e3)
+        time.sleep(0.002)
+    sk.close()
+    return out
+
+
+if len(sys.argv) > 4:
+    sock = sys.argv[4]
+    idle = version_rtts(sock, 200)
+    stop = threading.Event()
+
+    def scraper():
+        while not stop.is_set():
+            scrape()
+    th = threading.Thread(target=scraper)
+    th.start()
+    time.sleep(0.2)
+    busy = version_rtts(sock, 200)
+    stop.set()
+    th.join()
+    print("metrics: a version request while scrapes run back to back: median %.2f ms, max %.1f ms "
+          "(idle: median %.2f ms, max %.1f ms)" % (statistics.median(busy), max(busy), statistics.median(idle),
+                                                   max(idle)))

@@ -26,7 +26,7 @@ for g in $(seq 1 10); do
         L create "g$g" >/dev/null
         for i in $(seq 1 99); do L create "g$g/c$i" "${limits[@]}" >/dev/null; done
 done
-/usr/bin/python3 "$here/bench-metrics.py" "$port" "$root" 20
+/usr/bin/python3 "$here/bench-metrics.py" "$port" "$root" 20 "$sock"
 rc=$?
 for g in $(seq 1 10); do L destroy -r "g$g" >/dev/null; done
 kill "$dpid"; wait "$dpid"
