@@ -183,4 +183,26 @@ else
 fi
 
 daemon_alive && pass "lmctld is alive" || fail "lmctld is alive" "not answering"
+
+# lmctld stopping while a reclaim is in the kernel (its thread seen in
+# /proc): it interrupts the thread, leaves it to end on its own, and exits
+# cleanly; the client hears that lmctld is gone (exit 6). The sanitizer
+# build reports no leak or error (checked for every test by run.sh).
 daemon_stop
+daemon_start || exit 0
+cache sd 2560
+threads=$(ls "/proc/$DPID/task" | wc -l)
+lm reclaim sd 512M >/dev/null 2>"$LOGS/slow.$$" &
+rpid=$!
+for _ in $(seq 1 400); do
+        [ "$(ls "/proc/$DPID/task" | wc -l)" -gt "$threads" ] && break
+        sleep 0.005
+done
+if [ "$(ls "/proc/$DPID/task" | wc -l)" -gt "$threads" ]; then
+        pass "the reclaim's thread runs in lmctld"
+else
+        fail "the reclaim's thread runs in lmctld" "no new thread in 2 s: $(cat "$LOGS/slow.$$")"
+fi
+daemon_stop
+wait "$rpid" && rc=0 || rc=$?
+expect_eq "the client of a reclaim cut short by lmctld's stop: exit 6" "$rc" 6
