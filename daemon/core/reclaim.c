@@ -139,16 +139,20 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
         nudge(rc);
 }
 
-/* How many reclaims hold N: those on it or below it. */
+/* Whether RC holds N: it runs on N or below it. */
+static bool holds(const reclaim *rc, const node *n) {
+        for (const node *a = rc->n; a; a = a->parent)
+                if (a == n)
+                        return true;
+        return false;
+}
+
+/* How many reclaims hold N. */
 static size_t reclaims_below(manager *m, node *n) {
         size_t k = 0;
 
         for (reclaim *rc = m->reclaims; rc; rc = rc->reclaims_next)
-                for (node *a = rc->n; a; a = a->parent)
-                        if (a == n) {
-                                k++;
-                                break;
-                        }
+                k += holds(rc, n);
         return k;
 }
 
@@ -268,7 +272,7 @@ int manager_reclaim(manager *m, const caller *who, const char *name, bool has_by
         uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
         unsigned ms = m->reclaim_timeout_ms;
         struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-        char path[LMCT_NAME_MAX + 1];
+        char path[LMCT_NAME_MAX + 1], why[sizeof st->msg];
         _cleanup_close_ int fd = -1;
         reclaim *rc;
         node *n;
@@ -285,12 +289,8 @@ int manager_reclaim(manager *m, const caller *who, const char *name, bool has_by
         /* The bound first: a refused request changes nothing. */
         r = quota_take(who->q, Q_RECLAIMS, 1);
         if (r < 0)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r,
-                               "%s has %llu reclaims in progress already (at most %llu%s)", quota_key(who->q),
-                               (unsigned long long)quota_used(who->q, Q_RECLAIMS),
-                               (unsigned long long)(r == -EDQUOT ? quota_limit(who->q, Q_RECLAIMS)
-                                                                 : quota_global_limit(Q_RECLAIMS)),
-                               r == -EDQUOT ? "" : " in all, some kept for root");
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "%s",
+                               quota_refusal(who->q, Q_RECLAIMS, r, "has", "reclaims in progress", why, sizeof why));
         rc = calloc(1, sizeof *rc);
         if (!rc) {
                 quota_give(who->q, Q_RECLAIMS, 1);
@@ -349,13 +349,11 @@ int reclaims_stop_then(manager *m, const caller *who, node *n, const char *name,
         /* Nothing new starts below it meanwhile (find_node refuses it). */
         n->destroying = true;
         for (reclaim *rc = m->reclaims; rc; rc = rc->reclaims_next)
-                for (node *a = rc->n; a; a = a->parent)
-                        if (a == n) {
-                                if (rc->why == GOING)
-                                        rc->why = DESTROYED;
-                                nudge(rc);
-                                break;
-                        }
+                if (holds(rc, n)) {
+                        if (rc->why == GOING)
+                                rc->why = DESTROYED;
+                        nudge(rc);
+                }
         log_info("destroy %s: stopping the reclaims in its subtree first", name);
         return MANAGER_PENDING;
 }

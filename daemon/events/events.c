@@ -169,12 +169,11 @@ void ev_emit(events *e, const char *kind, const char *name, uint64_t count) {
 /* Takes N of kind K of the subscriber's principal's bounds. */
 static int hold(subscriber *s, quota_kind k, size_t n, status *st) {
         int r = quota_take(s->q, k, n);
+        char why[sizeof st->msg];
 
         if (r < 0)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "%s holds %llu %s already (at most %llu%s)",
-                               quota_key(s->q), (unsigned long long)quota_used(s->q, k), quota_kind_name(k),
-                               (unsigned long long)(r == -EDQUOT ? quota_limit(s->q, k) : quota_global_limit(k)),
-                               r == -EDQUOT ? "" : " in all, some kept for root");
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, r, "%s",
+                               quota_refusal(s->q, k, r, "holds", quota_kind_name(k), why, sizeof why));
         return 0;
 }
 

@@ -616,6 +616,7 @@ void dispatch_conn_closed(conn *c) {
 /* Counts CL among the requests in flight of its connection and of its
  * principal (released in call_free). */
 static int count_in(call *cl, status *st) {
+        char why[sizeof st->msg];
         int q;
 
         if (conn_wait_count(cl->c, CONN_REQUESTS, 1) < 0)
@@ -624,12 +625,9 @@ static int count_in(call *cl, status *st) {
         q = quota_take(cl->who->q, Q_WAITS, 1);
         if (q < 0) {
                 (void)conn_wait_count(cl->c, CONN_REQUESTS, -1);
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, q,
-                               "%s has %llu requests waiting for their answer already (at most %llu%s)",
-                               quota_key(cl->who->q), (unsigned long long)quota_used(cl->who->q, Q_WAITS),
-                               (unsigned long long)(q == -EDQUOT ? quota_limit(cl->who->q, Q_WAITS)
-                                                                 : quota_global_limit(Q_WAITS)),
-                               q == -EDQUOT ? "" : " in all, some kept for root");
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, q, "%s",
+                               quota_refusal(cl->who->q, Q_WAITS, q, "has", "requests waiting for their answer", why,
+                                             sizeof why));
         }
         cl->counted = true;
         return 0;

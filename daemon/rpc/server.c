@@ -680,11 +680,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         }
         r = quota_take(who.q, Q_CONNS, 1);
         if (r < 0) {
-                snprintf(why, sizeof why, "%s holds %llu connections already (at most %llu%s)", quota_key(who.q),
-                         (unsigned long long)quota_used(who.q, Q_CONNS),
-                         (unsigned long long)(r == -EDQUOT ? quota_limit(who.q, Q_CONNS)
-                                                           : quota_global_limit(Q_CONNS)),
-                         r == -EDQUOT ? "" : " in all, some kept for root");
+                quota_refusal(who.q, Q_CONNS, r, "holds", "connections", why, sizeof why);
                 log_warning("refusing a connection from pid %d uid %u: %s", (int)who.pid, (unsigned)who.uid, why);
                 refuse(srv, fd, who.q, LMCT__V1__CODE__RESOURCE_EXHAUSTED, why);
                 return;

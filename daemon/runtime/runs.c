@@ -261,14 +261,11 @@ static void on_started(evutil_socket_t fd, short what, void *arg) {
  * connection may wait for is the requester's to bound.) */
 static int check_room(const run_origin *o, status *st) {
         int q = quota_take(o->who->q, Q_RUNS, 1);
+        char why[sizeof st->msg];
 
         if (q < 0)
-                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, q,
-                               "%s runs %llu commands already (at most %llu%s)", quota_key(o->who->q),
-                               (unsigned long long)quota_used(o->who->q, Q_RUNS),
-                               (unsigned long long)(q == -EDQUOT ? quota_limit(o->who->q, Q_RUNS)
-                                                                 : quota_global_limit(Q_RUNS)),
-                               q == -EDQUOT ? "" : " in all, some kept for root");
+                return st_fail(st, LMCT__V1__CODE__RESOURCE_EXHAUSTED, q, "%s",
+                               quota_refusal(o->who->q, Q_RUNS, q, "runs", "commands", why, sizeof why));
         return 0;
 }
 

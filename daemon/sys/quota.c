@@ -1,6 +1,7 @@
 #include "quota.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,15 @@ uint64_t quota_limit(const quota *q, quota_kind k) {
 
 uint64_t quota_global_limit(quota_kind k) {
         return bounds[k].global;
+}
+
+const char *quota_refusal(const quota *q, quota_kind k, int r, const char *verb, const char *what, char *buf,
+                          size_t len) {
+        snprintf(buf, len, "%s %s %llu %s already (at most %llu%s)", quota_key(q), verb,
+                 (unsigned long long)quota_used(q, k), what,
+                 (unsigned long long)(r == -EDQUOT ? quota_limit(q, k) : quota_global_limit(k)),
+                 r == -EDQUOT ? "" : " in all, some kept for root");
+        return buf;
 }
 
 const char *quota_kind_name(quota_kind k) {

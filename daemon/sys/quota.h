@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum quota_kind {
@@ -47,6 +48,12 @@ int quota_adjust(quota *q, quota_kind k, int64_t delta);
  * theirs in all), so that it should wait before taking more. With HALF,
  * whether it is past half of it: the level at which waiting stops. */
 bool quota_over(const quota *q, quota_kind k, bool half);
+
+/* Why quota_take refused Q (R: -EDQUOT or -ENFILE), as one sentence into
+ * BUF: "KEY VERB N WHAT already (at most M)", with " in all, some kept for
+ * root" when the global bound was reached. Returns BUF. */
+const char *quota_refusal(const quota *q, quota_kind k, int r, const char *verb, const char *what, char *buf,
+                          size_t len);
 
 uint64_t quota_used(const quota *q, quota_kind k);
 const char *quota_key(const quota *q);

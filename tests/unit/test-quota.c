@@ -1,6 +1,7 @@
 /* Bounds per principal and in all, with room kept for the privileged. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "quota.h"
 #include "test.h"
@@ -86,4 +87,19 @@ static void test_scale(void) {
         CHECK(quota_global_limit(Q_FDS) > 0);
 }
 
-TEST_MAIN(test_per_principal(); test_reserve(); test_over(); test_scale())
+/* The sentence a refusal gives, its own bound and the global one. */
+static void test_refusal(void) {
+        quota *a = quota_get("uid 1000", false);
+        char buf[160];
+
+        quota_set_limits(Q_RECLAIMS, 2, 16, 2);
+        CHECK(quota_take(a, Q_RECLAIMS, 2) == 0);
+        CHECK_STR(quota_refusal(a, Q_RECLAIMS, -EDQUOT, "has", "reclaims in progress", buf, sizeof buf),
+                  "uid 1000 has 2 reclaims in progress already (at most 2)");
+        CHECK_STR(quota_refusal(a, Q_RECLAIMS, -ENFILE, "has", "reclaims in progress", buf, sizeof buf),
+                  "uid 1000 has 2 reclaims in progress already (at most 16 in all, some kept for root)");
+        quota_give(a, Q_RECLAIMS, 2);
+        quota_unref(a);
+}
+
+TEST_MAIN(test_per_principal(); test_reserve(); test_over(); test_scale(); test_refusal())
